@@ -1,0 +1,1 @@
+"""Generated code for ctrlplane.v1."""

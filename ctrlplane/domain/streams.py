@@ -1,0 +1,23 @@
+"""Stream names of the log and the type name of an event."""
+
+from __future__ import annotations
+
+from ctrlplane._proto.v1 import events_pb2
+
+DEFAULT_NAMESPACE = "default"
+
+
+def daemon_set_stream(namespace: str, name: str) -> str:
+    return f"daemonset/{namespace}/{name}"
+
+
+def node_stream(name: str) -> str:
+    return f"node/{name}"
+
+
+def event_type(event: events_pb2.Event) -> str:
+    """The event's kind as a type name, e.g. "DaemonSetApplied"."""
+    kind = event.WhichOneof("kind")
+    if kind is None:
+        raise ValueError("event has no kind set")
+    return type(getattr(event, kind)).__name__
