@@ -1,0 +1,1 @@
+"""Command-line tools: dsctl (the client) and ctrlplane (serve, agent, bench)."""
