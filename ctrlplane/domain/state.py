@@ -2,21 +2,27 @@
 
 `ClusterState.apply(event)` folds one event and says what it touched, so the
 controller can work on what changed. Everything is derived from the log;
-nothing here reads a clock (times come from the events).
-
-SKELETON: field names are the contract other modules code against; the fold
-itself (`apply`) is being filled in.
+nothing here reads a clock (times come from the events). The indices kept
+beside the objects (pods per node, pods per daemon set per node, nodes by
+label value, pod counts per template hash) exist so reconcile can work in
+proportion to what changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
+from ctrlplane.domain.eligibility import CompiledSpec, compile_spec
+from ctrlplane.domain.podaffinity import PodInfo
 
 DsKey = tuple[str, str]  # (namespace, name)
 PodKey = tuple[str, str]  # (namespace, pod name)
+
+# Kubernetes garbage-collects a back-off entry after twice its maximum (15 min).
+FAILURE_MEMORY_SECONDS = 2 * 15 * 60.0
+REVISION_HASH_LABEL = "controller-revision-hash"
 
 
 @dataclass(slots=True)
@@ -46,6 +52,32 @@ class DaemonSetState:
     failed_hash: str = ""  # RolloutFailed recorded for this template hash
     completed_hash: str = ""  # the last template hash whose rollout completed
     pods_by_node: dict[str, set[str]] = field(default_factory=dict)  # node -> pod names
+    # Added by the fold (not in the first contract):
+    rollout_complete: bool = False  # RolloutCompleted seen for the current template
+    failed_reason: str = ""  # message of the RolloutFailed for failed_hash
+    hash_counts: dict[str, int] = field(default_factory=dict)  # template hash -> live pods
+    pod_count: int = 0
+    ready_count: int = 0  # pods whose last report said ready (lost nodes not considered)
+    _compiled: tuple[str, CompiledSpec] | None = field(default=None, compare=False, repr=False)
+
+    def compiled(self) -> CompiledSpec:
+        """The current template's scheduling rules, compiled once per template."""
+        cached = self._compiled
+        if cached is None or cached[0] != self.template_hash:
+            cached = (self.template_hash, compile_spec(self.key[0], self.obj.spec.template.spec))
+            self._compiled = cached
+        return cached[1]
+
+    @property
+    def outdated_count(self) -> int:
+        """Pods whose template is not the current one (a rollout has work)."""
+        return self.pod_count - self.hash_counts.get(self.template_hash, 0)
+
+    def record(self, hash_: str) -> RevisionRecord | None:
+        for rec in reversed(self.revisions):
+            if rec.hash == hash_:
+                return rec
+        return None
 
 
 @dataclass(slots=True)
@@ -56,6 +88,11 @@ class NodeState:
     lost: bool = False
     assignment_seq: int = 0  # seq of the last event that changed this node's assignments
     pods: set[PodKey] = field(default_factory=set)
+    version: int = 0  # version of the node/<name> stream
+
+    @property
+    def name(self) -> str:
+        return self.node.metadata.name
 
 
 @dataclass(slots=True)
@@ -76,6 +113,14 @@ class PodState:
     delete_requested: bool = False
     static: bool = False
     mirror: objects_pb2.Pod | None = None  # the reported object, for static pods
+    _info: PodInfo | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def info(self) -> PodInfo:
+        """The pod as the affinity rules see it (built once: labels never change)."""
+        if self._info is None:
+            self._info = PodInfo(self.key[0], self.labels, self.owner)
+        return self._info
 
 
 @dataclass(slots=True)
@@ -86,11 +131,19 @@ class FailureRecord:
 
 @dataclass(slots=True)
 class Touched:
-    """What one event changed, for incremental reconciliation."""
+    """What one event changed, for incremental reconciliation.
+
+    Reconcile each set in `daemon_sets` (every set when `all_daemon_sets`)
+    limited to `nodes`, or on every node when `all_nodes`. `pods_changed`: the
+    pods on `nodes` changed, so sets with required pod (anti-)affinity must be
+    looked at on every node (see ctrlplane.controller.scope).
+    """
 
     daemon_sets: set[DsKey] = field(default_factory=set)
     nodes: set[str] = field(default_factory=set)
     all_daemon_sets: bool = False  # e.g. a node's labels changed: every set may care
+    all_nodes: bool = False  # a daemon set's spec or lifecycle changed
+    pods_changed: bool = False
 
 
 @dataclass
@@ -102,9 +155,121 @@ class ClusterState:
     time: float = 0.0  # the time of the last folded event
     failures: dict[tuple[DsKey, str], FailureRecord] = field(default_factory=dict)
     scheduled_count: dict[tuple[DsKey, str], int] = field(default_factory=dict)
+    # label key -> label value -> node names (topology domains, selectors)
+    nodes_by_label: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # pods of a deleted node, until the controller's PodDeleted (or the node returns)
+    orphan_pods: dict[str, set[PodKey]] = field(default_factory=dict)
+    lost_nodes: set[str] = field(default_factory=set)
+
+    # ---- queries ---------------------------------------------------------
+
+    def node_pods(self, node_name: str) -> Iterator[PodState]:
+        node = self.nodes.get(node_name)
+        if node is None:
+            return
+        for key in node.pods:
+            yield self.pods[key]
+
+    # eligibility.PodsByTopology
+    def nodes_in_domain(self, topology_key: str, value: str) -> Iterable[str]:
+        return self.nodes_with_label(topology_key, value)
+
+    def pods_on_node(self, node_name: str) -> Iterable[PodInfo]:
+        return [pod.info for pod in self.node_pods(node_name)]
+
+    def daemon_pods_on_node(self, ds: DaemonSetState, node_name: str) -> list[PodState]:
+        names = ds.pods_by_node.get(node_name)
+        if not names:
+            return []
+        ns = ds.key[0]
+        return [self.pods[(ns, name)] for name in names]
+
+    def nodes_with_label(self, key: str, value: str) -> set[str]:
+        return self.nodes_by_label.get(key, {}).get(value, set())
+
+    def pods_in_topology(self, topology_key: str, value: str) -> Iterator[PodState]:
+        """Every pod on the nodes whose `topology_key` label equals `value`."""
+        for node_name in self.nodes_with_label(topology_key, value):
+            yield from self.node_pods(node_name)
+
+    # ---- the fold --------------------------------------------------------
 
     def apply(self, event: events_pb2.Event) -> Touched:
-        raise NotImplementedError
+        kind = event.WhichOneof("kind")
+        self.seq = event.seq
+        self.time = event.time
+        handler = (_HANDLERS or _load_handlers()).get(kind) if kind is not None else None
+        touched = handler(self, event) if handler is not None else Touched()
+        self._track_version(event.stream, event.version)
+        return touched
+
+    def _track_version(self, stream: str, version: int) -> None:
+        if stream.startswith("daemonset/"):
+            ns, _, name = stream[10:].partition("/")
+            ds = self.daemon_sets.get((ns, name))
+            if ds is not None:
+                ds.version = version
+        elif stream.startswith("node/"):
+            node = self.nodes.get(stream[5:])
+            if node is not None:
+                node.version = version
+
+    # ---- index maintenance ----------------------------------------------
+
+    def _index_labels(self, name: str, labels: Iterable[tuple[str, str]], add: bool) -> None:
+        for key, value in labels:
+            by_value = self.nodes_by_label.setdefault(key, {})
+            names = by_value.setdefault(value, set())
+            if add:
+                names.add(name)
+            else:
+                names.discard(name)
+                if not names:
+                    del by_value[value]
+                    if not by_value:
+                        del self.nodes_by_label[key]
+
+    def _add_pod(self, pod: PodState) -> None:
+        self.pods[pod.key] = pod
+        node = self.nodes.get(pod.node_name)
+        if node is not None:
+            node.pods.add(pod.key)
+        if pod.owner is not None:
+            ds = self.daemon_sets.get(pod.owner)
+            if ds is not None:
+                ds.pods_by_node.setdefault(pod.node_name, set()).add(pod.key[1])
+                ds.hash_counts[pod.revision_hash] = ds.hash_counts.get(pod.revision_hash, 0) + 1
+                ds.pod_count += 1
+                if pod.ready:
+                    ds.ready_count += 1
+
+    def _remove_pod(self, key: PodKey) -> PodState | None:
+        pod = self.pods.pop(key, None)
+        if pod is None:
+            return None
+        node = self.nodes.get(pod.node_name)
+        if node is not None:
+            node.pods.discard(key)
+        if pod.owner is not None:
+            ds = self.daemon_sets.get(pod.owner)
+            if ds is not None:
+                names = ds.pods_by_node.get(pod.node_name)
+                if names is not None:
+                    names.discard(key[1])
+                    if not names:
+                        del ds.pods_by_node[pod.node_name]
+                left = ds.hash_counts.get(pod.revision_hash, 0) - 1
+                if left > 0:
+                    ds.hash_counts[pod.revision_hash] = left
+                else:
+                    ds.hash_counts.pop(pod.revision_hash, None)
+                ds.pod_count -= 1
+                if pod.ready:
+                    ds.ready_count -= 1
+        return pod
+
+    def _owners_on(self, node_name: str) -> set[DsKey]:
+        return {p.owner for p in self.node_pods(node_name) if p.owner is not None}
 
 
 def fold(events: Iterable[events_pb2.Event], state: ClusterState | None = None) -> ClusterState:
@@ -112,3 +277,16 @@ def fold(events: Iterable[events_pb2.Event], state: ClusterState | None = None) 
     for event in events:
         state.apply(event)
     return state
+
+
+Handler = Callable[[ClusterState, events_pb2.Event], Touched]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def _load_handlers() -> dict[str, Handler]:
+    # The handlers live in their own module (it needs the classes above, so
+    # it is imported on first use rather than at the top).
+    from ctrlplane.domain.fold_handlers import HANDLERS
+
+    _HANDLERS.update(HANDLERS)
+    return _HANDLERS

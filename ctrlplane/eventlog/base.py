@@ -79,7 +79,7 @@ class EventStore(Protocol):
         """The version of `stream`, 0 if it has no events."""
         ...
 
-    async def wait(self, after_seq: int, timeout: float | None = None) -> int:
+    async def wait(self, after_seq: int, timeout: float | None = None) -> int:  # noqa: ASYNC109
         """Wait until the head passes `after_seq` (or timeout); return the head."""
         ...
 

@@ -1,0 +1,102 @@
+"""Many simulated agents in one process, over a few shared channels (tests, benchmarks).
+
+`python -m agents.swarm --server HOST:PORT --nodes 1000 [--prefix swarm-] [--start 0]`
+runs agents named <prefix><start>..<prefix><start+nodes-1> with the simulated
+runtime. Each is a real `Agent` with its own Connect stream; streams are
+spread over `--channels` HTTP/2 connections (one per channel: a local
+subchannel pool keeps gRPC from folding them into one). It prints
+`connected N` once every agent has had its first snapshot, then one
+`sessions S` line whenever the total number of sessions changes (so a test
+sees a reconnect storm complete). SIGTERM stops every agent cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import sys
+
+import grpc
+
+from agents.agent import Agent, AgentConfig
+from agents.runtime.simulated import SimulatedRuntime
+
+CHANNEL_OPTIONS = [
+    ("grpc.use_local_subchannel_pool", 1),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m agents.swarm", description=__doc__)
+    p.add_argument("--server", required=True)
+    p.add_argument("--nodes", type=int, default=1000)
+    p.add_argument("--start", type=int, default=0, help="index of the first node")
+    p.add_argument("--prefix", default="swarm-")
+    p.add_argument("--channels", type=int, default=0, help="default: one per 250 agents")
+    p.add_argument("--ready-delay", type=float, default=0.0)
+    p.add_argument("--fail-rate", type=float, default=0.0)
+    p.add_argument("--labels", default="", help="k=v,... for every node")
+    p.add_argument("--backoff-base", type=float, default=0.2)
+    p.add_argument("--backoff-cap", type=float, default=5.0)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+async def run(args: argparse.Namespace) -> None:
+    labels = dict(item.split("=", 1) for item in args.labels.split(",") if item)
+    count = max(1, args.channels or -(-args.nodes // 250))
+    channels = [
+        grpc.aio.insecure_channel(args.server, options=[*CHANNEL_OPTIONS, ("swarm.channel", i)])
+        for i in range(count)
+    ]
+    agents = []
+    for i in range(args.nodes):
+        index = args.start + i
+        rng = random.Random(args.seed * 1_000_003 + index)
+        runtime = SimulatedRuntime(ready_delay=args.ready_delay, fail_rate=args.fail_rate, rng=rng)
+        config = AgentConfig(
+            node_name=f"{args.prefix}{index}",
+            labels=labels,
+            backoff_base=args.backoff_base,
+            backoff_cap=args.backoff_cap,
+        )
+        agents.append(Agent(config, runtime, channels[i % count], rng=rng))
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    tasks = [asyncio.create_task(agent.run()) for agent in agents]
+    announced = False
+    last = -1
+    while not stopping.is_set():
+        sessions = sum(a.sessions for a in agents)
+        if not announced and all(a.sessions for a in agents):
+            announced = True
+            print(f"connected {len(agents)}", flush=True)
+        if announced and sessions != last:
+            last = sessions
+            print(f"sessions {sessions}", flush=True)
+        try:
+            await asyncio.wait_for(stopping.wait(), 0.1)
+        except TimeoutError:
+            pass
+    for agent in agents:
+        agent.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for channel in channels:
+        await channel.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

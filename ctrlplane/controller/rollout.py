@@ -1,0 +1,221 @@
+"""The rolling-update planner (Kubernetes' daemon/update.go) and rollout bookkeeping.
+
+Owns the cross-node part of a reconcile pass: how many old pods may be replaced
+now (maxUnavailable, int or percent of desired nodes, rounded up; maxSurge, a
+new pod beside the old one), when a rollout is complete (RolloutCompleted), and
+when it has failed (progress deadline, then optional auto-rollback). Per-node
+work (missing pods, duplicates, back-off, the surged pod taking over) is
+placement.py's. Pure: time is the pass's `now`.
+
+Rules beyond Kubernetes, chosen here:
+- Lost nodes never hold the budget hostage (kubernetes/kubernetes #117204,
+  #73011): a pod on a NodeLost node counts as unavailable in the status, but the
+  planner leaves that node out entirely: it is not counted against
+  maxUnavailable (nor maxSurge), its pod is not replaced while the node is lost
+  (nobody is there to stop the old pod or start the new one, and deleting the
+  last copy of a pod on a node that may just be partitioned helps nobody), and
+  it does not block completion: a rollout completes when every node that is
+  not lost has an updated, available pod. When the node returns it is updated
+  like any other, within the budget.
+- Desired nodes for percentages are the nodes that hold a pod of the set or get
+  one in this pass (placement keeps pods exactly on eligible nodes, so this is
+  desiredNumberScheduled without evaluating every node again).
+- Old pods that are already unavailable are replaced first and without waiting
+  for budget (they still count as unavailable, as in update.go); the rest are
+  ordered by preferred-scheduling score (highest first), then node name.
+- Paused: no replacements start (placement still gives new nodes the current
+  pods, and a Failed pod is still replaced, with the current template).
+- Progress is a pod of the current template becoming available (folded as the
+  time it turned ready plus minReadySeconds), a new template, or a resume.
+  With spec.progressDeadlineSeconds set, no progress for that long (while not
+  paused and not complete) emits RolloutFailed once per template; with
+  spec.autoRollback a DaemonSetRolledBack to the last completed revision
+  follows, and the pass stops there (the restored template drives the next).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ctrlplane._proto.v1 import events_pb2
+from ctrlplane.controller.decisions import Pass
+from ctrlplane.controller.placement import (
+    REASON_ROLLING_UPDATE,
+    REASON_SURGE,
+    NodeView,
+    observe,
+    on_delete,
+)
+from ctrlplane.domain.errors import InvalidSpec
+from ctrlplane.domain.intorpercent import scaled_value
+from ctrlplane.domain.revisions import rolled_back_daemon_set
+
+REASON_DEADLINE = "ProgressDeadlineExceeded"
+
+
+def budget(value: str, desired: int) -> int:
+    """maxUnavailable / maxSurge as a number of nodes (percent of desired, rounded up)."""
+    try:
+        return scaled_value(value, desired, True)
+    except InvalidSpec:  # validated before it reached the log; never stall on it here
+        return 1
+
+
+def check_deadline(p: Pass) -> bool:
+    """Emit RolloutFailed (and the auto-rollback) when the deadline passed.
+
+    True when a rollback was decided: the caller stops the pass there.
+    """
+    ds = p.ds
+    spec = ds.obj.spec
+    deadline = spec.progress_deadline_seconds
+    if deadline <= 0 or ds.rollout_complete or ds.paused or ds.failed_hash == ds.template_hash:
+        return False
+    at = ds.last_progress_at + deadline
+    if p.now < at:
+        p.wake(at)
+        return False
+    ns, name = ds.key
+    message = (
+        f"revision {ds.revision} made no progress for {deadline}s"
+        f" (no pod of it became available since {ds.last_progress_at:.3f})"
+    )
+    p.emit(
+        events_pb2.Event(
+            rollout_failed=events_pb2.RolloutFailed(
+                namespace=ns,
+                name=name,
+                revision_hash=ds.template_hash,
+                revision=ds.revision,
+                reason=REASON_DEADLINE,
+                message=message,
+            )
+        )
+    )
+    if not spec.auto_rollback or not ds.completed_hash or ds.completed_hash == ds.template_hash:
+        return False
+    record = ds.record(ds.completed_hash)
+    if record is None:
+        return False
+    reason = f"auto-rollback: revision {ds.revision} {REASON_DEADLINE} ({deadline}s)"
+    p.emit(events_pb2.Event(daemon_set_rolled_back=rolled_back_daemon_set(ds, record, reason)))
+    return True
+
+
+def _may_be_complete(p: Pass) -> bool:
+    """A cheap bound from the fold's counters: can every pod off lost nodes be good?"""
+    ds = p.ds
+    on_lost = sum(len(ds.pods_by_node.get(n, ())) for n in p.state.lost_nodes)
+    bad = max(ds.pod_count - ds.ready_count, ds.outdated_count)
+    return bad - len(p.deleted) <= on_lost
+
+
+def plan(p: Pass, scoped: dict[str, NodeView | None]) -> None:
+    """Rolling replacements and completion, given placement's views of the scoped nodes."""
+    ds = p.ds
+    rolling = not on_delete(p) and not ds.paused and ds.outdated_count > 0
+    watch = not ds.rollout_complete and _may_be_complete(p)
+    if not rolling and not watch:
+        return
+    views = _all_views(p, scoped)
+    if rolling:
+        _replace(p, views)
+    # The views are what this pass leaves behind, so a pass that makes the last
+    # change can also say the rollout is complete (reconcile stays idempotent).
+    if watch and _complete(p, views):
+        ns, name = ds.key
+        p.emit(
+            events_pb2.Event(
+                rollout_completed=events_pb2.RolloutCompleted(
+                    namespace=ns, name=name, revision_hash=ds.template_hash, revision=ds.revision
+                )
+            )
+        )
+
+
+def _all_views(p: Pass, scoped: dict[str, NodeView | None]) -> list[NodeView]:
+    views = [v for v in scoped.values() if v is not None]
+    for name in p.ds.pods_by_node:
+        if name not in scoped:
+            view = observe(p, name)
+            if view is not None:
+                views.append(view)
+    views.sort(key=lambda v: v.name)
+    return views
+
+
+def _complete(p: Pass, views: Iterable[NodeView]) -> bool:
+    for v in views:
+        if v.lost:
+            continue
+        if v.blocked or v.old is not None or v.new is None or not p.available(v.new):
+            return False
+    return True
+
+
+def _new_unavailable(p: Pass, v: NodeView) -> bool:
+    return v.new_pending or (v.new is not None and not p.available(v.new))
+
+
+def _replace(p: Pass, views: list[NodeView]) -> None:
+    ds = p.ds
+    rolling = ds.obj.spec.update_strategy.rolling_update
+    desired = len(views)
+    max_surge = budget(rolling.max_surge, desired)
+    max_unavailable = budget(rolling.max_unavailable, desired)
+    if max_surge == 0 and max_unavailable == 0:
+        max_unavailable = 1  # as update.go: never a rollout that cannot move
+
+    unavailable = 0
+    surging = 0
+    allowed: list[NodeView] = []
+    candidates: list[NodeView] = []
+    for v in views:
+        if v.lost:
+            continue  # the lost-node rule (module docstring)
+        has_new = v.new is not None or v.new_pending
+        if v.old is None:
+            if v.blocked or _new_unavailable(p, v):
+                unavailable += 1
+            continue
+        if has_new:
+            if _new_unavailable(p, v):
+                surging += 1
+            continue
+        if v.blocked:
+            unavailable += 1
+            continue
+        if not p.available(v.old):
+            unavailable += 1
+            allowed.append(v)
+        else:
+            candidates.append(v)
+
+    if max_surge:
+        room = max(0, max_surge - surging)
+        note = f"surge {surging}/{max_surge}"
+    else:
+        room = max(0, max_unavailable - unavailable)
+        note = f"{unavailable}/{max_unavailable} nodes unavailable"
+    chosen = allowed + _ordered(p, candidates)[:room]
+    for v in chosen:
+        _replace_on(p, v, surge=max_surge > 0, note=note)
+
+
+def _ordered(p: Pass, candidates: list[NodeView]) -> list[NodeView]:
+    if len(candidates) < 2 or not p.has_preferences:
+        return candidates
+    return sorted(candidates, key=lambda v: (-p.score(v.name), v.name))
+
+
+def _replace_on(p: Pass, v: NodeView, *, surge: bool, note: str) -> None:
+    assert v.old is not None
+    verdict = p.verdict(v.name)
+    should_run = verdict is not None and verdict.should_run
+    message = f"rolling update to revision {p.ds.revision} ({note})"
+    if surge and should_run:
+        p.schedule(v.name, REASON_SURGE)
+        return
+    p.delete(v.old, REASON_ROLLING_UPDATE, message)
+    if should_run:
+        p.schedule(v.name, REASON_ROLLING_UPDATE)

@@ -1,0 +1,248 @@
+"""The plane: wires store, state feed, controller and gRPC services; start and stop.
+
+`Plane(PlaneConfig(...))` owns one task group (feed, controller, whatever the
+services spawn) and one grpc.aio server. It holds no domain logic: requests
+become events in ctrlplane.api, decisions are made in ctrlplane.controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ctrlplane.api import register_core_services
+from ctrlplane.api.context import PlaneContext, Registrar
+from ctrlplane.clock import Clock, SystemClock
+from ctrlplane.controller.feed import StateFeed
+from ctrlplane.controller.loop import Controller
+from ctrlplane.eventlog import open_store
+from ctrlplane.eventlog.base import EventStore
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+# gRPC core options, each set on purpose for thousands of long-lived agent
+# streams (DESIGN.md: with the defaults ~30 % of 5,000 simultaneous streams
+# were silently CANCELLED).
+SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    # Calls that arrived but have no handler yet. Past the soft limit core
+    # starts rejecting at random, past the hard limit always: the default
+    # (1000 / 3000) is what cancelled the reconnect storm.
+    ("grpc.server.max_pending_requests", 50_000),
+    ("grpc.server.max_pending_requests_hard_limit", 100_000),
+    # How long such a call may wait for a handler before core cancels it
+    # (default 30 s); a storm on a busy 2-core box can take longer.
+    ("grpc.server_max_unrequested_time_in_server", 300),
+    # Streams per HTTP/2 connection: a benchmark process multiplexes many
+    # simulated agents over a few channels.
+    ("grpc.max_concurrent_streams", 100_000),
+    # Keepalive: the server pings idle connections every 60 s and drops a
+    # peer that does not answer in 20 s (a vanished machine), and tolerates
+    # agents that ping every 10 s without calls (no GOAWAY "too_many_pings").
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
+    # Size limits: a manifest or request is small (the domain validates sizes
+    # too); responses can be big lists or snapshots.
+    ("grpc.max_receive_message_length", 8 * MB),
+    ("grpc.max_send_message_length", 64 * MB),
+    # Two planes on one port must fail, not silently share it (core sets
+    # SO_REUSEPORT by default on Linux).
+    ("grpc.so_reuseport", 0),
+)
+
+
+@dataclass(slots=True)
+class PlaneConfig:
+    db_path: str | Path | None = None  # a file or a store URL; ignored when `store` is given
+    listen: str = "127.0.0.1:7443"
+    clock: Clock = field(default_factory=SystemClock)
+    lease_seconds: float = 15.0
+    heartbeat_interval: float = 5.0
+    store: EventStore | None = None  # an already open store (the plane does not close it)
+    run_controller: bool = True
+    services: Sequence[Registrar] = ()  # extra services, e.g. Agent.Connect
+    grace: float = 2.0  # seconds in-flight calls get on stop
+    strict: bool = False  # a reconcile that raises stops the plane (tests) instead of a log line
+
+
+class PlaneFailed(RuntimeError):
+    """A background task of the plane failed; the plane stopped."""
+
+
+class Plane:
+    def __init__(self, config: PlaneConfig) -> None:
+        self.config = config
+        self._store: EventStore | None = config.store
+        self._owns_store = config.store is None
+        self._feed: StateFeed | None = None
+        self._ctx: PlaneContext | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+        self._runner: asyncio.Task[None] | None = None
+        self._task_group: asyncio.TaskGroup | None = None
+        self._extra: list[Registrar] = list(config.services)
+        self.port = 0
+        self.controller: Controller | None = None  # once serving (counters for tests)
+
+    # ---- wiring -----------------------------------------------------------
+
+    def add_service(self, register: Registrar) -> None:
+        """Register one more service; call before start()."""
+        if self._server is not None:
+            raise RuntimeError("add_service must be called before start()")
+        self._extra.append(register)
+
+    @property
+    def store(self) -> EventStore:
+        assert self._store is not None, "plane not started"
+        return self._store
+
+    @property
+    def feed(self) -> StateFeed:
+        assert self._feed is not None, "plane not started"
+        return self._feed
+
+    @property
+    def context(self) -> PlaneContext:
+        assert self._ctx is not None, "plane not started"
+        return self._ctx
+
+    @property
+    def address(self) -> str:
+        host = self.config.listen.rsplit(":", 1)[0]
+        if host in ("", "0.0.0.0", "[::]"):
+            host = "127.0.0.1"
+        return f"{host}:{self.port}"
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `coro` in the plane's task group."""
+        if self._task_group is None:
+            coro.close()
+            raise RuntimeError("plane not started")
+        return self._task_group.create_task(coro)
+
+    # ---- lifetime ---------------------------------------------------------
+
+    async def start(self, *, wait_ready: bool = True) -> None:
+        """Open the store, listen, fold the log; return once serving (or listening)."""
+        if self._store is None:
+            if self.config.db_path is None:
+                raise ValueError("PlaneConfig needs db_path or store")
+            self._store = await open_store(str(self.config.db_path))
+        self._feed = StateFeed(self._store)
+        self._ctx = PlaneContext(
+            store=self._store,
+            feed=self._feed,
+            clock=self.config.clock,
+            heartbeat_interval=self.config.heartbeat_interval,
+            lease_seconds=self.config.lease_seconds,
+            spawn=self.spawn,
+        )
+        # The task group first, so that services may spawn tasks as they register.
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._runner = asyncio.create_task(self._run(started), name="plane")
+        await started
+        try:
+            await self._listen(self._ctx)
+        except BaseException:
+            await self.stop(0)
+            raise
+        log.info("plane listening on %s", self.address)
+        if wait_ready:
+            await self.wait_ready()
+
+    async def _listen(self, ctx: PlaneContext) -> None:
+        server = grpc.aio.server(options=list(SERVER_OPTIONS))
+        self._server = server
+        names = register_core_services(ctx, server)
+        for register in self._extra:
+            name = register(ctx, server)
+            if name:
+                names.append(name)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        await self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        names += [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+        names += [reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, server)
+        self.port = server.add_insecure_port(self.config.listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.config.listen}")
+        await server.start()
+
+    async def wait_ready(self) -> None:
+        """Wait for the initial fold; raise PlaneFailed if the plane died first."""
+        assert self._runner is not None
+        ready = asyncio.ensure_future(self.feed.ready.wait())
+        try:
+            await asyncio.wait({ready, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if not self.feed.ready.is_set():
+            await self.wait()  # raises PlaneFailed
+
+    async def _run(self, started: asyncio.Future[None]) -> None:
+        async with asyncio.TaskGroup() as tg:
+            self._task_group = tg
+            tg.create_task(self.feed.run(), name="feed")
+            tg.create_task(self._serve_when_ready(), name="ready")
+            started.set_result(None)
+
+    async def _serve_when_ready(self) -> None:
+        await self.feed.ready.wait()
+        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        if self.config.run_controller:
+            self.controller = Controller(
+                self.feed, self.store, self.config.clock, strict=self.config.strict
+            )
+            self.spawn(self.controller.run())
+
+    async def wait(self) -> None:
+        """Wait until the plane stops; raise PlaneFailed if a task failed."""
+        assert self._runner is not None
+        try:
+            await asyncio.shield(self._runner)
+        except asyncio.CancelledError:
+            if not self._runner.done():
+                raise  # we were cancelled, not the plane
+        except BaseExceptionGroup as group:
+            raise PlaneFailed(f"plane stopped: {group.exceptions[0]!r}") from group
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop serving (in-flight calls get `grace` seconds), cancel tasks, close."""
+        grace = self.config.grace if grace is None else grace
+        if self._server is not None:
+            await self._health.enter_graceful_shutdown()
+            await self._server.stop(grace)
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, BaseExceptionGroup):
+                await self._runner
+        if self._owns_store and self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def __aenter__(self) -> Plane:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

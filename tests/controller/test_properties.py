@@ -1,0 +1,138 @@
+"""Properties of the fold and of reconcile over random histories (hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane.controller.scenario import Scenario, daemon_set, taint
+from ctrlplane.domain.eligibility import compile_spec
+from ctrlplane.domain.state import fold
+
+NODES = ["n0", "n1", "n2", "n3", "n4", "n5"]
+SETS = ["alpha", "beta"]
+
+labels_st = st.dictionaries(
+    st.sampled_from(["zone", "disk", "role"]), st.sampled_from(["a", "b"]), max_size=3
+)
+taints_st = st.lists(
+    st.builds(
+        taint,
+        st.sampled_from(["dedicated", "gpu", "node.kubernetes.io/unreachable"]),
+        st.sampled_from(["", "x"]),
+        st.sampled_from(["NoSchedule", "NoExecute", "PreferNoSchedule"]),
+    ),
+    max_size=2,
+)
+
+
+@st.composite
+def daemon_sets(draw: st.DrawFn) -> objects_pb2.DaemonSet:
+    strategy = draw(st.sampled_from(["RollingUpdate", "OnDelete"]))
+    surge = draw(st.sampled_from(["0", "1", "50%"]))
+    return daemon_set(
+        draw(st.sampled_from(SETS)),
+        image=draw(st.sampled_from(["img:1", "img:2", "img:3"])),
+        node_selector=draw(st.dictionaries(st.sampled_from(["zone", "disk"]), st.just("a"))),
+        strategy=strategy,
+        max_unavailable=draw(st.sampled_from(["1", "34%"])) if surge == "0" else "0",
+        max_surge=surge,
+        tolerations=draw(
+            st.lists(
+                st.builds(
+                    objects_pb2.Toleration, key=st.sampled_from(["dedicated", "gpu"]), operator=st.just("Exists")
+                ),
+                max_size=1,
+            )
+        ),
+    )
+
+
+ops = st.one_of(
+    st.tuples(st.just("register"), st.sampled_from(NODES), labels_st, taints_st),
+    st.tuples(st.just("label"), st.sampled_from(NODES), labels_st),
+    st.tuples(st.just("taint"), st.sampled_from(NODES), taints_st),
+    st.tuples(st.just("lose"), st.sampled_from(NODES)),
+    st.tuples(st.just("connect"), st.sampled_from(NODES)),
+    st.tuples(st.just("delete-node"), st.sampled_from(NODES)),
+    st.tuples(st.just("apply"), daemon_sets()),
+    st.tuples(st.just("delete-ds"), st.sampled_from(SETS)),
+    st.tuples(st.just("ready"), st.just(None)),
+    st.tuples(st.just("wait"), st.floats(0.5, 100)),
+)
+
+
+def _do(s: Scenario, op: tuple[object, ...]) -> None:
+    kind = op[0]
+    state = s.state
+    if kind == "register":
+        s.register(op[1], op[2], op[3])  # type: ignore[arg-type]
+    elif kind in ("label", "taint", "lose", "connect", "delete-node"):
+        if op[1] not in state.nodes:
+            return
+        if kind == "label":
+            s.label(op[1], op[2])  # type: ignore[arg-type]
+        elif kind == "taint":
+            s.set_taints(op[1], op[2])  # type: ignore[arg-type]
+        elif kind == "lose":
+            s.lose(op[1])  # type: ignore[arg-type]
+        elif kind == "connect":
+            s.connect(op[1])  # type: ignore[arg-type]
+        else:
+            s.delete_node(op[1])  # type: ignore[arg-type]
+    elif kind == "apply":
+        s.apply(op[1])  # type: ignore[arg-type]
+    elif kind == "delete-ds":
+        ds = state.daemon_sets.get(("default", str(op[1])))
+        if ds is not None and not ds.deleted:
+            s.delete_daemon_set(str(op[1]))
+    elif kind == "ready":
+        s.ready_all()
+    elif kind == "wait":
+        s.advance(float(op[1]))  # type: ignore[arg-type]
+
+
+def _check_placement(s: Scenario) -> None:
+    for key, ds in s.state.daemon_sets.items():
+        if ds.deleted:
+            assert ds.pod_count == 0, key
+            continue
+        compiled = compile_spec(key[0], ds.obj.spec.template.spec)
+        for name, node in s.state.nodes.items():
+            pods = s.state.daemon_pods_on_node(ds, name)
+            hashes = [p.revision_hash for p in pods]
+            assert len(hashes) == len(set(hashes)), (key, name, "two pods of one template")
+            verdict = compiled.evaluate(node.node, s.state, key)
+            if verdict.should_run:
+                assert pods, (key, name, "eligible node without a pod")
+            if not verdict.should_continue:
+                assert not pods, (key, name, "pod on an ineligible node")
+        assert set(ds.pods_by_node) <= set(s.state.nodes), key
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ops, min_size=1, max_size=25))
+def test_reconcile_is_idempotent_and_places_exactly(history: list[tuple[object, ...]]) -> None:
+    s = Scenario()
+    for op in history:
+        _do(s, op)
+        for key in sorted(s.state.daemon_sets):
+            s.step(key)
+            # fold its decisions, reconcile again at the same time: nothing new
+            assert s.reconcile(key).decisions == [], (key, op)
+        _check_placement(s)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ops, min_size=1, max_size=20), st.integers(0, 200))
+def test_fold_is_a_fold(history: list[tuple[object, ...]], cut: int) -> None:
+    s = Scenario()
+    for op in history:
+        _do(s, op)
+        for key in sorted(s.state.daemon_sets):
+            s.step(key)
+    events = s.events
+    cut = min(cut, len(events))
+    assert fold(events) == s.state
+    assert fold(events[cut:], fold(events[:cut])) == s.state

@@ -1,0 +1,187 @@
+"""The fold: every event kind changes the state as the log says, and says what it touched."""
+
+from __future__ import annotations
+
+from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane.controller.scenario import Scenario, daemon_set, taint
+from ctrlplane.domain.state import REVISION_HASH_LABEL, ClusterState, fold
+
+KEY = ("default", "agent")
+
+
+def _scheduled() -> Scenario:
+    s = Scenario()
+    s.register("n1", {"zone": "a"})
+    s.register("n2", {"zone": "b"})
+    s.apply(daemon_set("agent"))
+    s.step("agent")
+    return s
+
+
+def test_seq_and_time_follow_the_events() -> None:
+    s = Scenario(start=50.0)
+    s.register("n1")
+    s.advance(5).register("n2")
+    assert s.state.seq == 2
+    assert s.state.time == 55.0
+    assert s.state.nodes["n2"].registered_at == 55.0
+
+
+def test_node_facts_update_node_and_label_index() -> None:
+    s = Scenario()
+    touched = s.register("n1", {"zone": "a", "disk": "ssd"})
+    assert touched.all_daemon_sets
+    assert touched.nodes == {"n1"}
+    assert s.state.nodes_with_label("zone", "a") == {"n1"}
+    s.label("n1", {"zone": "b"})
+    assert dict(s.state.nodes["n1"].node.metadata.labels) == {"zone": "b"}
+    assert s.state.nodes_with_label("zone", "a") == set()
+    assert list(s.state.nodes_in_domain("zone", "b")) == ["n1"]
+    assert "disk" not in s.state.nodes_by_label
+    s.set_taints("n1", [taint("gpu", "yes", "NoExecute")])
+    assert [t.key for t in s.state.nodes["n1"].node.spec.taints] == ["gpu"]
+    assert s.state.nodes["n1"].version == 3
+
+
+def test_lost_and_connected() -> None:
+    s = _scheduled()
+    s.lose("n1")
+    node = s.state.nodes["n1"]
+    assert node.lost
+    assert not node.connected
+    assert s.state.lost_nodes == {"n1"}
+    touched = s.connect("n1")
+    assert not node.lost
+    assert node.connected
+    assert not s.state.lost_nodes
+    assert touched.daemon_sets == {KEY}
+
+
+def test_apply_creates_revision_one_and_reapply_is_no_new_revision() -> None:
+    s = Scenario()
+    s.apply(daemon_set("agent"))
+    ds = s.state.daemon_sets[KEY]
+    assert (ds.revision, len(ds.revisions), ds.version) == (1, 1, 1)
+    s.apply(daemon_set("agent", max_unavailable="2"))
+    assert (ds.revision, len(ds.revisions), ds.version) == (1, 1, 2)
+    assert ds.obj.metadata.generation == 2
+
+
+def test_pod_scheduled_indexes_the_pod() -> None:
+    s = _scheduled()
+    ds = s.state.daemon_sets[KEY]
+    assert set(ds.pods_by_node) == {"n1", "n2"}
+    name = s.pod_on("agent", "n1")
+    pod = s.state.pods[("default", name)]
+    assert pod.owner == KEY
+    assert pod.revision == 1
+    assert pod.labels == {"app": "agent", REVISION_HASH_LABEL: ds.template_hash}
+    assert s.state.nodes["n1"].pods == {("default", name)}
+    assert s.state.nodes["n1"].assignment_seq == pod.scheduled_seq
+    assert s.state.scheduled_count[(KEY, "n1")] == 1
+    assert ds.pod_count == 2
+    assert ds.outdated_count == 0
+    assert ds.version == 3  # applied + two PodScheduled decisions
+    assert [p.owner for p in s.state.pods_on_node("n1")] == [KEY]
+
+
+def test_pod_status_ready_since_and_failures() -> None:
+    s = _scheduled()
+    name = s.pod_on("agent", "n1")
+    pod = s.state.pods[("default", name)]
+    s.advance(3).report(name, ready=True)
+    assert pod.ready
+    assert pod.ready_since == 1003.0
+    assert pod.phase == "Running"
+    s.advance(1).report(name, ready=True, restart_count=2)
+    assert pod.ready_since == 1003.0
+    assert pod.restart_count == 2
+    s.report(name, phase="Failed", ready=False)
+    s.report(name, phase="Failed", ready=False)  # a repeated report is one failure
+    assert not pod.ready
+    assert pod.ready_since is None
+    assert s.state.failures[(KEY, "n1")].count == 1
+    assert s.state.daemon_sets[KEY].ready_count == 0
+
+
+def test_pod_deleted_and_delete_requested() -> None:
+    s = _scheduled()
+    name = s.pod_on("agent", "n1")
+    s.request_delete(name)
+    assert s.state.pods[("default", name)].delete_requested
+    s.step("agent")  # deletes it and replaces it
+    assert ("default", name) not in s.state.pods
+    assert s.state.scheduled_count[(KEY, "n1")] == 2
+    assert s.pod_on("agent", "n1") != name
+
+
+def test_static_pods_are_reported_and_removed() -> None:
+    s = Scenario()
+    s.register("n1")
+    mirror = objects_pb2.Pod(api_version="v1", kind="Pod")
+    mirror.metadata.name = "etcd-n1"
+    mirror.metadata.namespace = "kube-system"
+    mirror.metadata.labels["component"] = "etcd"
+    mirror.status.phase = "Running"
+    mirror.status.conditions.add(type="Ready", status="True")
+    touched = s.static_pod("n1", mirror)
+    assert touched.pods_changed
+    pod = s.state.pods[("kube-system", "etcd-n1")]
+    assert pod.static
+    assert pod.owner is None
+    assert pod.labels == {"component": "etcd"}
+    assert pod.ready
+    from ctrlplane._proto.v1 import events_pb2
+
+    s.emit(
+        "node/n1",
+        events_pb2.Event(
+            static_pod_removed=events_pb2.StaticPodRemoved(
+                node_name="n1", namespace="kube-system", pod_name="etcd-n1"
+            )
+        ),
+    )
+    assert ("kube-system", "etcd-n1") not in s.state.pods
+    assert s.state.nodes["n1"].pods == set()
+
+
+def test_deleted_node_orphans_pods_until_the_controller_deletes_them() -> None:
+    s = _scheduled()
+    name = s.pod_on("agent", "n2")
+    s.delete_node("n2")
+    assert "n2" not in s.state.nodes
+    assert ("default", name) in s.state.pods
+    result = s.step("agent")
+    assert [d.payload.pod_deleted.pod_name for d in result.decisions] == [name]
+    assert not s.state.orphan_pods
+
+
+def test_rollout_bookkeeping() -> None:
+    s = _scheduled()
+    s.ready_all()
+    s.step("agent")
+    ds = s.state.daemon_sets[KEY]
+    assert ds.rollout_complete
+    assert ds.completed_hash == ds.template_hash
+    s.apply(daemon_set("agent", image="example/agent:2"))
+    assert not ds.rollout_complete
+    assert ds.completed_hash != ds.template_hash
+    assert ds.outdated_count == 2
+    s.pause("agent")
+    assert ds.paused
+    s.resume("agent")
+    assert not ds.paused
+    s.delete_daemon_set("agent")
+    assert ds.deleted
+
+
+def test_fold_is_deterministic_and_resumable() -> None:
+    s = _scheduled()
+    s.ready_all()
+    s.lose("n2")
+    events = s.events
+    whole = fold(events)
+    half = fold(events[:4])
+    assert fold(events[4:], half) == whole
+    assert fold(events) == whole == s.state
+    assert whole != ClusterState()

@@ -1,0 +1,1 @@
+"""Replay tests: time travel, diffs, explain, decision checks, snapshots, golden logs."""

@@ -1,0 +1,162 @@
+"""Build event logs in memory for replay tests: facts by hand, decisions by the real reconcile.
+
+`LogBuilder` plays the parts of users, agents and the controller without a
+plane: it numbers events (seq, per-stream version), and `controller_pass`
+runs today's reconcile on the folded state and records its decisions with
+cause_seq and time, exactly as ctrlplane/controller/loop.py appends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ctrlplane._proto.v1 import events_pb2, objects_pb2
+from ctrlplane.domain.revisions import template_hash
+from ctrlplane.domain.state import ClusterState
+from ctrlplane.domain.streams import daemon_set_stream, node_stream
+
+NS = "default"
+
+
+def daemon_set(
+    name: str = "fluentd",
+    *,
+    image: str = "fluentd:v1",
+    node_selector: dict[str, str] | None = None,
+    generation: int = 1,
+    max_unavailable: str = "1",
+    max_surge: str = "0",
+    strategy: str = "RollingUpdate",
+) -> objects_pb2.DaemonSet:
+    ds = objects_pb2.DaemonSet(api_version="apps/v1", kind="DaemonSet")
+    ds.metadata.name = name
+    ds.metadata.namespace = NS
+    ds.metadata.generation = generation
+    ds.spec.selector.match_labels["app"] = name
+    template = ds.spec.template
+    template.metadata.labels["app"] = name
+    container = template.spec.containers.add()
+    container.name = name
+    container.image = image
+    container.command.extend(["sleep", "infinity"])
+    template.spec.restart_policy = "Always"
+    for key, value in (node_selector or {}).items():
+        template.spec.node_selector[key] = value
+    ds.spec.update_strategy.type = strategy
+    if strategy == "RollingUpdate":
+        ds.spec.update_strategy.rolling_update.max_unavailable = max_unavailable
+        ds.spec.update_strategy.rolling_update.max_surge = max_surge
+    ds.spec.revision_history_limit = 10
+    return ds
+
+
+def node(name: str, labels: dict[str, str] | None = None) -> objects_pb2.Node:
+    n = objects_pb2.Node(api_version="v1", kind="Node")
+    n.metadata.name = name
+    for key, value in (labels or {}).items():
+        n.metadata.labels[key] = value
+    return n
+
+
+@dataclass
+class LogBuilder:
+    time: float = 1_764_400_000.0
+    events: list[events_pb2.Event] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+    state: ClusterState = field(default_factory=ClusterState)
+
+    def add(self, stream: str, payload: events_pb2.Event, actor: str, *,
+            cause_seq: int = 0, time: float | None = None) -> events_pb2.Event:
+        event = events_pb2.Event()
+        event.CopyFrom(payload)
+        event.seq = len(self.events) + 1
+        event.stream = stream
+        self.versions[stream] = self.versions.get(stream, 0) + 1
+        event.version = self.versions[stream]
+        event.time = self.time if time is None else time
+        event.actor = actor
+        event.cause_seq = cause_seq
+        self.events.append(event)
+        self.state.apply(event)
+        return event
+
+    def tick(self, seconds: float = 1.0) -> None:
+        self.time += seconds
+
+    # ---- facts ------------------------------------------------------------
+
+    def apply(self, ds: objects_pb2.DaemonSet, cause: str = "") -> events_pb2.Event:
+        payload = events_pb2.Event()
+        payload.daemon_set_applied.daemon_set.CopyFrom(ds)
+        payload.daemon_set_applied.template_hash = template_hash(ds.spec.template)
+        payload.daemon_set_applied.change_cause = cause
+        return self.add(daemon_set_stream(ds.metadata.namespace, ds.metadata.name), payload,
+                        "user:test")
+
+    def register(self, name: str, labels: dict[str, str] | None = None) -> events_pb2.Event:
+        payload = events_pb2.Event()
+        payload.node_registered.node.CopyFrom(node(name, labels))
+        return self.add(node_stream(name), payload, "user:test")
+
+    def connect(self, name: str) -> events_pb2.Event:
+        payload = events_pb2.Event()
+        payload.node_connected.node_name = name
+        return self.add(node_stream(name), payload, f"agent:{name}")
+
+    def lose(self, name: str) -> events_pb2.Event:
+        payload = events_pb2.Event()
+        payload.node_lost.node_name = name
+        payload.node_lost.lease_expired_at = self.time
+        return self.add(node_stream(name), payload, f"agent:{name}")
+
+    def label(self, name: str, labels: dict[str, str]) -> events_pb2.Event:
+        payload = events_pb2.Event()
+        payload.node_labels_changed.node_name = name
+        for key, value in labels.items():
+            payload.node_labels_changed.labels[key] = value
+        return self.add(node_stream(name), payload, "user:test")
+
+    def report(self, pod: str, node_name: str, *, phase: str = "Running",
+               ready: bool = True) -> events_pb2.Event:
+        payload = events_pb2.Event()
+        r = payload.pod_status_reported
+        r.namespace = NS
+        r.pod_name = pod
+        r.node_name = node_name
+        r.phase = phase
+        r.ready = ready
+        return self.add(node_stream(node_name), payload, f"agent:{node_name}")
+
+    def report_all_ready(self) -> None:
+        """Every pod not yet Running+ready reports so (as simulated agents would)."""
+        for pod in sorted(self.state.pods.values(), key=lambda p: p.key):
+            if not (pod.phase == "Running" and pod.ready) and not pod.static:
+                self.report(pod.key[1], pod.node_name)
+
+    # ---- the controller ---------------------------------------------------
+
+    def controller_pass(self, nodes: Iterable[str] | None = None) -> list[events_pb2.Event]:
+        """One pass over every daemon set, decisions appended like the live loop does."""
+        from ctrlplane.controller.reconcile import reconcile
+
+        cause = self.state.seq
+        now = self.time
+        decisions = []
+        for key in sorted(self.state.daemon_sets):
+            result = reconcile(self.state, key, now,
+                               nodes=None if nodes is None else set(nodes))
+            decisions.extend(result.decisions)
+        return [self.add(d.stream, d.payload, "controller", cause_seq=cause, time=now)
+                for d in decisions]
+
+    def settle(self, rounds: int = 20) -> None:
+        """Controller passes and ready reports until nothing changes."""
+        for _ in range(rounds):
+            self.tick(1.0)
+            made = self.controller_pass()
+            before = len(self.events)
+            self.report_all_ready()
+            if not made and len(self.events) == before:
+                return
+        raise AssertionError("log did not settle")

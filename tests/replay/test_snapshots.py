@@ -1,0 +1,134 @@
+"""Snapshots are only an optimisation: snapshot + tail equals a full fold, and a
+snapshot that does not belong (other code, other log, damaged) is ignored."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ctrlplane.domain.state import ClusterState, fold
+from ctrlplane.eventlog.base import NewEvent
+from ctrlplane.eventlog.sqlite import SqliteEventStore
+from ctrlplane.replay import snapshots
+from ctrlplane.replay.snapshots import (
+    list_snapshots,
+    load_snapshot,
+    load_state,
+    snapshot_dir,
+    write_snapshot,
+)
+from replay.scenarios import rollout_log
+
+
+async def append_all(store: SqliteEventStore, events: list) -> None:  # type: ignore[type-arg]
+    await store.append([NewEvent(e.stream, e, e.actor, e.time, e.cause_seq) for e in events])
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[tuple[Path, SqliteEventStore]]:
+    path = tmp_path / "events.db"
+    store = await SqliteEventStore.open(path)
+    try:
+        yield path, store
+    finally:
+        await store.close()
+
+
+async def test_snapshot_plus_tail_equals_full_fold(
+    db: tuple[Path, SqliteEventStore],
+) -> None:
+    path, store = db
+    events = rollout_log().events
+    half = len(events) // 2
+    await append_all(store, events[:half])
+    head_state = await load_state(store, path)
+    written = await write_snapshot(store, path, head_state)
+    assert written.parent == snapshot_dir(path)
+    await append_all(store, events[half:])
+
+    from_snapshot = await load_snapshot(store, path)
+    assert from_snapshot is not None
+    assert from_snapshot.seq == half
+    assert await load_state(store, path) == fold(events)
+    # ... and the state from a snapshot keeps working like a folded one.
+    assert from_snapshot.daemon_sets[("default", "fluentd")].compiled() is not None
+
+
+async def test_a_snapshot_from_other_code_is_ignored(
+    db: tuple[Path, SqliteEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events)
+    await write_snapshot(store, path, fold(events))
+    monkeypatch.setattr(snapshots, "fingerprint", lambda: "other-code")
+    assert await load_snapshot(store, path) is None
+    assert await load_state(store, path) == fold(events)
+
+
+async def test_a_snapshot_of_another_log_is_ignored(tmp_path: Path) -> None:
+    events = rollout_log().events
+    path = tmp_path / "events.db"
+    store = await SqliteEventStore.open(path)
+    await append_all(store, events)
+    await write_snapshot(store, path, fold(events))
+    await store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    # The same path, a different history of the same length.
+    other = rollout_log()
+    for e in other.events:
+        e.time += 5.0
+    store = await SqliteEventStore.open(path)
+    try:
+        await append_all(store, other.events)
+        assert list_snapshots(path)
+        assert await load_snapshot(store, path) is None
+        assert await load_state(store, path) == fold(other.events)
+    finally:
+        await store.close()
+
+
+async def test_a_damaged_snapshot_is_ignored(db: tuple[Path, SqliteEventStore]) -> None:
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events[:10])
+    await write_snapshot(store, path, fold(events[:5]))
+    good = await write_snapshot(store, path, fold(events[:10]))
+    data = good.read_bytes()
+    good.write_bytes(data[: len(data) // 2])  # a valid header, a broken body
+    loaded = await load_snapshot(store, path)
+    assert loaded is not None
+    assert loaded.seq == 5  # the older, intact one
+    assert await load_state(store, path) == fold(events[:10])
+
+
+async def test_a_snapshot_past_the_head_is_ignored(db: tuple[Path, SqliteEventStore]) -> None:
+    """A snapshot of a longer log than the file holds (the file was restored from a backup)."""
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events[:10])
+    await write_snapshot(store, path, fold(events))
+    assert list_snapshots(path)[0].seq == len(events)
+    assert await load_snapshot(store, path) is None
+    assert await load_state(store, path) == fold(events[:10])
+
+
+async def test_old_snapshots_are_pruned(db: tuple[Path, SqliteEventStore]) -> None:
+    path, store = db
+    events = rollout_log().events
+    for n in (5, 10, 15, 20):
+        await append_all(store, events[n - 5 : n])
+        await write_snapshot(store, path, fold(events[:n]), keep=2)
+    assert [i.seq for i in list_snapshots(path)] == [20, 15]
+    assert not any(p.suffix == ".tmp" for p in snapshot_dir(path).iterdir())
+
+
+async def test_empty_log_and_no_path(db: tuple[Path, SqliteEventStore]) -> None:
+    path, store = db
+    assert await load_state(store, None) == ClusterState()
+    assert await load_state(store, path) == ClusterState()
+    assert not os.path.exists(snapshot_dir(path))

@@ -1,0 +1,121 @@
+"""The plane as a whole: serving, health, reflection, graceful stop, restart, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from conftest import plane_config, stubs_for
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from support import daemon_set, node, wait_until
+
+from ctrlplane._proto.v1 import api_pb2
+from ctrlplane.server import Plane
+
+
+async def test_health_is_serving_once_folded(plane: Plane, channel: grpc.aio.Channel) -> None:
+    stub = health_pb2_grpc.HealthStub(channel)
+    response = await stub.Check(health_pb2.HealthCheckRequest(service=""))
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_reflection_lists_every_service(plane: Plane, channel: grpc.aio.Channel) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+    async def requests():  # type: ignore[no-untyped-def]
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+    names: set[str] = set()
+    async for response in stub.ServerReflectionInfo(requests()):
+        names |= {s.name for s in response.list_services_response.service}
+    assert {
+        "ctrlplane.v1.DaemonSets",
+        "ctrlplane.v1.Nodes",
+        "ctrlplane.v1.Pods",
+        "ctrlplane.v1.Events",
+        "ctrlplane.v1.Agent",
+        "grpc.health.v1.Health",
+    } <= names
+
+
+async def test_stop_ends_open_streams(tmp_path: Path) -> None:
+    plane = Plane(plane_config(tmp_path))
+    await plane.start()
+    async with grpc.aio.insecure_channel(plane.address) as channel:
+        stubs = stubs_for(channel)
+        call = stubs.events.Follow(api_pb2.ReadEventsRequest())
+        await stubs.nodes.Register(node("n1"))
+        assert (await call.read()).seq == 1
+        await plane.stop()
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await call.read()
+        # What a client sees when the plane goes away under an open stream.
+        assert ended.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+
+
+async def test_restarted_plane_continues_where_it_stopped(tmp_path: Path) -> None:
+    async with Plane(plane_config(tmp_path)) as plane, grpc.aio.insecure_channel(
+        plane.address
+    ) as channel:
+        stubs = stubs_for(channel)
+        await stubs.nodes.Register(node("n1"))
+        await stubs.daemon_sets.Apply(api_pb2.ApplyRequest(daemon_set=daemon_set("web")))
+        await wait_until(lambda: len(plane.feed.state.pods) == 1, feed=plane.feed)
+        pods = set(plane.feed.state.pods)
+        head = await plane.store.head()
+
+    async with Plane(plane_config(tmp_path)) as plane:
+        assert plane.controller is not None
+        controller = plane.controller
+        await wait_until(lambda: controller.passes >= 1, message="the first pass")
+        assert set(plane.feed.state.pods) == pods
+        assert await plane.store.head() == head  # nothing decided twice
+
+
+async def test_two_planes_cannot_share_a_port(plane: Plane, tmp_path: Path) -> None:
+    second = Plane(plane_config(tmp_path / "other", listen=plane.address))
+    (tmp_path / "other").mkdir()
+    with pytest.raises((OSError, RuntimeError)):
+        await second.start()
+
+
+async def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ctrlplane.cli.ctrlplane",
+        "serve",
+        "--db",
+        str(db),
+        "--listen",
+        "127.0.0.1:0",
+        "--log-level",
+        "WARNING",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        assert line.startswith("ctrlplane: serving on 127.0.0.1:"), line
+        address = line.split()[3]
+        async with grpc.aio.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            response = await health.Check(health_pb2.HealthCheckRequest())
+            assert response.status == health_pb2.HealthCheckResponse.SERVING
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, err.decode()
+        assert b"ctrlplane: stopped" in out
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
