@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 AGENT_VERSION = "ctrlplane-agent/0.1"
 DEFAULT_HEARTBEAT = 5.0
+GOODBYE_TIMEOUT = 2.0  # seconds a stopping agent waits for the plane to end its stream
 
 
 @dataclass(slots=True)
@@ -40,6 +41,7 @@ class AgentConfig:
     backoff_base: float = 0.2
     backoff_cap: float = 5.0
     stop_pods_on_exit: bool = False
+    token: str = ""  # bearer token, when the plane requires one (role agent, user = node)
 
 
 def spec_hash(pod: objects_pb2.Pod) -> str:
@@ -84,6 +86,12 @@ class Agent:
 
     async def run(self) -> None:
         """Run until `stop()`; then close the stream cleanly and release the runtime."""
+        if self.static is not None:
+            # Static pods run before (and without) the plane, and the first
+            # Hello already lists them, so the plane keeps their mirrors.
+            self.static.directory.mkdir(parents=True, exist_ok=True)
+            self.static.scan()
+            await self.apply_once()
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._apply_loop())
@@ -91,7 +99,10 @@ class Agent:
                     tg.create_task(self.static.watch())
                 connector = tg.create_task(self._connect_loop())
                 await self._stopping.wait()
-                connector.cancel()
+                # The writer says goodbye and the plane ends the stream; give it
+                # a moment, then cancel whatever is left.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(connector), GOODBYE_TIMEOUT)
                 raise _Stop
         except* _Stop:
             pass
@@ -100,6 +111,7 @@ class Agent:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._outbox_wake.set()
 
     def static_changed(self) -> None:
         """The static pod set or its reports changed: re-plan and tell the plane."""
@@ -112,7 +124,7 @@ class Agent:
 
     async def _connect_loop(self) -> None:
         attempt = 0
-        while True:
+        while not self._stopping.is_set():
             synced_before = self.sessions
             try:
                 await self._session()
@@ -125,10 +137,14 @@ class Agent:
                 attempt = 0  # the stream worked: start the back-off over
             limit = min(self.config.backoff_cap, self.config.backoff_base * 2**attempt)
             attempt += 1
-            await asyncio.sleep(self.rng.uniform(0, limit))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.rng.uniform(0, limit))
 
     async def _session(self) -> None:
-        call = self.stub.Connect()
+        metadata = (
+            (("authorization", f"Bearer {self.config.token}"),) if self.config.token else None
+        )
+        call = self.stub.Connect(metadata=metadata)
         writer: asyncio.Task[None] | None = None
         try:
             await call.write(agent_pb2.AgentMessage(hello=self._hello()))
@@ -152,10 +168,6 @@ class Agent:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
                     await writer
-            if self._stopping.is_set():
-                # A clean goodbye: the plane records NodeDisconnected, not NodeLost.
-                with contextlib.suppress(grpc.aio.AioRpcError, grpc.aio.UsageError):
-                    await asyncio.wait_for(call.done_writing(), 1.0)
             call.cancel()
 
     def _hello(self) -> agent_pb2.Hello:
@@ -204,9 +216,17 @@ class Agent:
         next_beat = loop.time() + self.heartbeat_interval
         while True:
             timeout = max(0.0, next_beat - loop.time())
+            # asyncio.timeout, not wait_for: no task per wait (10,000 agents share a loop).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox_wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._outbox_wake.wait()
             self._outbox_wake.clear()
+            if self._stopping.is_set():
+                # A clean goodbye: half-close, and the plane ends the stream and
+                # records NodeDisconnected (a cancelled call would look like a
+                # dead node: NodeLost once the lease runs out).
+                await call.done_writing()
+                return
             sent = False
             if self._static_pending:
                 updates, self._static_pending = self._static_pending, []

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import fcntl
 import logging
+import os
 import random
 import signal
 import socket
@@ -67,17 +68,41 @@ def parse_taints(text: str) -> list[objects_pb2.Taint]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ctrlplane agent", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="ctrlplane agent",
+        description="Run a node agent: hold a stream to the plane, run the pods assigned "
+        "to this node (and static pods from a manifest directory), report their status. "
+        "SIGTERM stops it and leaves the pods running; a restarted agent adopts them.",
+    )
     p.add_argument("--server", default="127.0.0.1:7443", help="the plane, HOST:PORT")
-    p.add_argument("--node-name", default=socket.gethostname())
+    p.add_argument("--node-name", default=socket.gethostname(), help="default: the host name")
     p.add_argument("--labels", type=parse_labels, default={}, help="k=v,k2=v2")
     p.add_argument("--taints", type=parse_taints, default=[], help="k=v:NoSchedule,...")
     p.add_argument("--data-dir", type=Path, help="pods, logs and state (default: per user)")
-    p.add_argument("--runtime", choices=("process", "simulated"), default="process")
+    p.add_argument(
+        "--runtime",
+        choices=("process", "simulated"),
+        default="process",
+        help="process: real child processes (default); simulated: pretend (benchmarks)",
+    )
     p.add_argument("--pod-manifest-path", type=Path, help="a directory of static pod manifests")
-    p.add_argument("--stop-pods-on-exit", action="store_true")
-    p.add_argument("--sim-ready-delay", type=float, default=0.0, metavar="S")
-    p.add_argument("--sim-fail-rate", type=float, default=0.0, metavar="R")
+    p.add_argument(
+        "--stop-pods-on-exit", action="store_true", help="stop the pods when the agent stops"
+    )
+    p.add_argument(
+        "--sim-ready-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="simulated runtime: seconds until a pod is Running and Ready",
+    )
+    p.add_argument(
+        "--sim-fail-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="simulated runtime: fraction of pods that fail (0..1)",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed for jitter and injected failures")
     p.add_argument(
         "--restart-backoff",
@@ -86,7 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="first crash back-off in seconds (doubles up to 5 min)",
     )
-    p.add_argument("--reconnect-cap", type=float, default=5.0, metavar="S")
+    p.add_argument(
+        "--reconnect-cap",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="longest wait between reconnect attempts (exponential back-off, full jitter)",
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get("CTRLPLANE_TOKEN", ""),
+        help="bearer token when the plane requires one (default: $CTRLPLANE_TOKEN)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -115,6 +151,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
         taints=args.taints,
         backoff_cap=args.reconnect_cap,
         stop_pods_on_exit=args.stop_pods_on_exit,
+        token=args.token,
     )
     async with grpc.aio.insecure_channel(args.server, options=CHANNEL_OPTIONS) as channel:
         agent = Agent(config, runtime, channel, rng=rng, static=static)

@@ -8,12 +8,15 @@ subchannel pool keeps gRPC from folding them into one). It prints
 `connected N` once every agent has had its first snapshot, then one
 `sessions S` line whenever the total number of sessions changes (so a test
 sees a reconnect storm complete). SIGTERM stops every agent cleanly.
+`--raw` runs bare streams instead, which ack every message with one status:
+the benchmark's floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import signal
 import sys
@@ -22,6 +25,7 @@ import grpc
 
 from agents.agent import Agent, AgentConfig
 from agents.runtime.simulated import SimulatedRuntime
+from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc
 
 CHANNEL_OPTIONS = [
     ("grpc.use_local_subchannel_pool", 1),
@@ -44,7 +48,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backoff-base", type=float, default=0.2)
     p.add_argument("--backoff-cap", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--raw", action="store_true", help="bare streams that ack each message")
     return p
+
+
+async def raw_client(channel: grpc.aio.Channel, name: str, stopping: asyncio.Event) -> None:
+    """The floor's client: Hello, then one ack (a status) per message received."""
+    call = agent_pb2_grpc.AgentStub(channel).Connect()  # type: ignore[no-untyped-call]
+    await call.write(agent_pb2.AgentMessage(hello=agent_pb2.Hello(node_name=name)))
+    ack = agent_pb2.AgentMessage(
+        pod_status=agent_pb2.PodStatusUpdate(pod_name=name, phase="Running", ready=True)
+    )
+    with contextlib.suppress(grpc.aio.AioRpcError):
+        while not stopping.is_set():
+            msg = await call.read()
+            if msg is grpc.aio.EOF:
+                return
+            await call.write(ack)
+
+
+async def run_raw(args: argparse.Namespace, channels: list[grpc.aio.Channel]) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    tasks = [
+        asyncio.create_task(
+            raw_client(channels[i % len(channels)], f"{args.prefix}{args.start + i}", stopping)
+        )
+        for i in range(args.nodes)
+    ]
+    print(f"started {args.nodes}", flush=True)
+    await stopping.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -54,6 +92,9 @@ async def run(args: argparse.Namespace) -> None:
         grpc.aio.insecure_channel(args.server, options=[*CHANNEL_OPTIONS, ("swarm.channel", i)])
         for i in range(count)
     ]
+    if args.raw:
+        await run_raw(args, channels)
+        return
     agents = []
     for i in range(args.nodes):
         index = args.start + i
@@ -81,10 +122,8 @@ async def run(args: argparse.Namespace) -> None:
         if announced and sessions != last:
             last = sessions
             print(f"sessions {sessions}", flush=True)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), 0.1)
-        except TimeoutError:
-            pass
     for agent in agents:
         agent.stop()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -8,7 +8,6 @@ become events in ctrlplane.api, decisions are made in ctrlplane.controller.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ctrlplane.api import register_core_services
+from ctrlplane.api.auth import AuthInterceptor, TokenTable
 from ctrlplane.api.context import PlaneContext, Registrar
 from ctrlplane.clock import Clock, SystemClock
 from ctrlplane.controller.feed import StateFeed
@@ -76,6 +76,7 @@ class PlaneConfig:
     run_controller: bool = True
     services: Sequence[Registrar] = ()  # extra services, e.g. Agent.Connect
     grace: float = 2.0  # seconds in-flight calls get on stop
+    tokens: TokenTable | None = None  # bearer tokens with roles; None: no authentication
     strict: bool = False  # a reconcile that raises stops the plane (tests) instead of a log line
 
 
@@ -97,6 +98,7 @@ class Plane:
         self._extra: list[Registrar] = list(config.services)
         self.port = 0
         self.controller: Controller | None = None  # once serving (counters for tests)
+        self.failure: BaseExceptionGroup[BaseException] | None = None  # why the tasks died
 
     # ---- wiring -----------------------------------------------------------
 
@@ -151,6 +153,7 @@ class Plane:
             heartbeat_interval=self.config.heartbeat_interval,
             lease_seconds=self.config.lease_seconds,
             spawn=self.spawn,
+            tokens=self.config.tokens,
         )
         # The task group first, so that services may spawn tasks as they register.
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -166,7 +169,8 @@ class Plane:
             await self.wait_ready()
 
     async def _listen(self, ctx: PlaneContext) -> None:
-        server = grpc.aio.server(options=list(SERVER_OPTIONS))
+        interceptors = [AuthInterceptor(ctx.tokens)] if ctx.tokens is not None else []
+        server = grpc.aio.server(options=list(SERVER_OPTIONS), interceptors=interceptors)
         self._server = server
         names = register_core_services(ctx, server)
         for register in self._extra:
@@ -229,8 +233,13 @@ class Plane:
             await self._server.stop(grace)
         if self._runner is not None:
             self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError, BaseExceptionGroup):
+            try:
                 await self._runner
+            except asyncio.CancelledError:
+                pass
+            except BaseExceptionGroup as group:
+                # A task had failed before we stopped: keep it for whoever asks.
+                self.failure = group
         if self._owns_store and self._store is not None:
             await self._store.close()
             self._store = None

@@ -34,6 +34,8 @@ def plane_config(tmp_path: Path, **overrides: object) -> PlaneConfig:
 async def plane(tmp_path: Path) -> AsyncIterator[Plane]:
     async with Plane(plane_config(tmp_path)) as started:
         yield started
+    if started.failure is not None:  # a background task (feed, controller, hub) failed
+        raise started.failure
 
 
 @pytest.fixture

@@ -27,10 +27,13 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, events_pb2, objects_pb2
+from ctrlplane.api.auth import AGENT, bearer_token
 from ctrlplane.api.context import PlaneContext
+from ctrlplane.domain.names import is_dns1123_subdomain
 from ctrlplane.domain.pods import pod_object
-from ctrlplane.domain.state import ClusterState, PodKey
+from ctrlplane.domain.state import ClusterState, PodKey, PodState
 from ctrlplane.domain.streams import node_stream
+from ctrlplane.domain.validation import labels_errors, taints_errors
 from ctrlplane.eventlog.base import NewEvent
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ SERVICE_NAME = "ctrlplane.v1.Agent"
 QUEUE_LIMIT = 64  # deltas waiting for one agent before it gets a snapshot instead
 GOODBYE_SETTLE = 0.25  # seconds to tell a half-close from a dead peer (see Connect)
 LEASE_HEARTBEATS = 3  # a lease lasts this many heartbeat intervals (unless configured)
+BASE_CACHE_LIMIT = 1024  # revisions whose assignment shape is kept (see _assignment)
 
 Status = tuple[str, bool, int, str]  # phase, ready, restart count, message
 
@@ -91,7 +95,10 @@ class AgentHub:
         self._link: dict[str, str] = {}
         self._facts: dict[str, tuple[dict[str, str], list[tuple[str, str, str]]]] = {}
         self._last_status: dict[PodKey, Status] = {}
-        self._rejections: dict[tuple[str, str], str] = {}  # (node, file) -> error reported
+        self._rejections: dict[tuple[str, str], str] = {}
+        self._bases: dict[
+            tuple[object, str], objects_pb2.Pod
+        ] = {}  # see _assignment  # (node, file) -> error reported
         self._outbox: list[NewEvent] = []
         self._outbox_wake = asyncio.Event()
         self.starter: asyncio.Future[None] | None = None  # see register()
@@ -140,7 +147,9 @@ class AgentHub:
             stream = self.streams.get(node)
             if stream is None or stream.needs_snapshot or seq <= stream.sent_seq:
                 continue
-            delta = agent_pb2.AssignmentDelta(seq=seq)
+            message = self._message()
+            delta = message.delta
+            delta.seq = seq
             node_state = state.nodes.get(node)
             for key in sorted(keys):
                 pod = state.pods.get(key)
@@ -148,10 +157,33 @@ class AgentHub:
                 # what is desired now, and the agent applies it idempotently.
                 on_node = node_state is not None and key in node_state.pods
                 if pod is not None and on_node and not pod.static and pod.node_name == node:
-                    delta.upserted.append(pod_object(state, pod))
+                    self._assignment(pod, delta.upserted.add())
                 else:
                     delta.removed.add(namespace=key[0], name=key[1])
-            stream.push(self._message(delta=delta))
+            stream.push(message)
+
+    def _assignment(self, pod: PodState, out: objects_pb2.Pod) -> None:
+        """The pod as its agent needs it (metadata and spec, no status), into `out`.
+
+        Built from `pod_object` once per daemon set revision and patched per
+        pod: at 10,000 nodes a full conversion per pod is most of a fan-out.
+        """
+        cache_key = (pod.owner, pod.revision_hash)
+        base = self._bases.get(cache_key)
+        if base is None:
+            if len(self._bases) >= BASE_CACHE_LIMIT:
+                self._bases.clear()
+            base = pod_object(self.state, pod)
+            base.ClearField("status")
+            base.metadata.ClearField("name")
+            base.metadata.ClearField("creation_timestamp")
+            base.metadata.ClearField("resource_version")
+            base.spec.ClearField("node_name")
+            self._bases[cache_key] = base
+        out.CopyFrom(base)
+        out.metadata.name = pod.key[1]
+        out.metadata.resource_version = str(pod.scheduled_seq)
+        out.spec.node_name = pod.node_name
 
     async def _check_leases(self) -> None:
         while True:
@@ -189,8 +221,8 @@ class AgentHub:
 
     # ---- one stream -----------------------------------------------------------
 
-    def _message(self, **kind: object) -> agent_pb2.PlaneMessage:
-        return agent_pb2.PlaneMessage(heartbeat_interval_seconds=self.heartbeat, **kind)  # type: ignore[arg-type]
+    def _message(self) -> agent_pb2.PlaneMessage:
+        return agent_pb2.PlaneMessage(heartbeat_interval_seconds=self.heartbeat)
 
     def _link_of(self, node: str) -> str:
         if node not in self._link:
@@ -219,7 +251,9 @@ class AgentHub:
             # Nothing changed for it since: an empty delta says "you are current".
             stream.needs_snapshot = False
             stream.sent_seq = self.state.seq
-            stream.push(self._message(delta=agent_pb2.AssignmentDelta(seq=self.state.seq)))
+            marker = self._message()
+            marker.delta.seq = self.state.seq
+            stream.push(marker)
         return stream
 
     def _record_node(self, hello: agent_pb2.Hello) -> None:
@@ -345,13 +379,15 @@ class AgentHub:
 
     def snapshot(self, node: str) -> agent_pb2.PlaneMessage:
         state = self.state
-        snap = agent_pb2.AssignmentSnapshot(seq=state.seq)
+        message = self._message()
+        snap = message.snapshot
+        snap.seq = state.seq
         ns = state.nodes.get(node)
         for key in sorted(ns.pods if ns is not None else ()):
             pod = state.pods.get(key)
             if pod is not None and not pod.static:
-                snap.pods.append(pod_object(state, pod))
-        return self._message(snapshot=snap)
+                self._assignment(pod, snap.pods.add())
+        return message
 
     async def write(self, stream: _Stream, context: grpc.aio.ServicerContext) -> None:
         """The stream's one writer: a snapshot when needed, else queued deltas in order."""
@@ -375,6 +411,14 @@ class AgentHub:
                     break
 
 
+def hello_errors(hello: agent_pb2.Hello) -> list[str]:
+    """Names, labels and taints checked before anything reaches the log."""
+    problems = [f"node_name: {m}" for m in is_dns1123_subdomain(hello.node_name)]
+    problems += [str(e) for e in labels_errors(dict(hello.labels), "labels")]
+    problems += [str(e) for e in taints_errors(list(hello.taints), "taints")]
+    return problems
+
+
 class AgentServicer(agent_pb2_grpc.AgentServicer):
     def __init__(self, hub: AgentHub) -> None:
         self.hub = hub
@@ -392,6 +436,22 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                 "the first message on Agent.Connect must be a Hello with node_name",
             )
             return
+        problems = hello_errors(first.hello)
+        if problems:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(problems))
+            return
+        tokens = self.hub.ctx.tokens
+        if tokens is not None:
+            # A node's agent speaks only for its own node (admins for any).
+            token = bearer_token(context.invocation_metadata())
+            who = tokens.identify(token) if token else None
+            if who is not None and who.role == AGENT and who.user != first.hello.node_name:
+                await context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"agent {who.user!r} may only speak for node {who.user!r}, "
+                    f"not {first.hello.node_name!r}",
+                )
+                return
         stream = self.hub.open(first.hello)
         writer = asyncio.create_task(self.hub.write(stream, context))
         clean = False

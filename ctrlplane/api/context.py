@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from ctrlplane.api.auth import TokenTable, bearer_token
 from ctrlplane.clock import Clock
 from ctrlplane.controller.feed import StateFeed
 from ctrlplane.eventlog.base import EventStore, NewEvent
@@ -37,6 +38,17 @@ class PlaneContext:
     spawn: Spawn
     # How long a request waits for the feed to fold its own write.
     read_your_writes_timeout: float = 10.0
+    # Bearer tokens (see auth.py); None: no authentication, actor from metadata.
+    tokens: TokenTable | None = None
+
+    def actor(self, context: grpc.aio.ServicerContext) -> str:
+        """Who is calling, as recorded in events: the token's user, else the metadata's."""
+        if self.tokens is not None:
+            token = bearer_token(context.invocation_metadata())
+            identity = self.tokens.identify(token) if token else None
+            if identity is not None:
+                return identity.actor
+        return actor_of(context)
 
     async def commit(
         self, events: Sequence[NewEvent], expected: Mapping[str, int] | None = None

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc, events_pb2, objects_pb2
-from ctrlplane.api.context import PlaneContext, actor_of, add_servicer
+from ctrlplane.api.context import PlaneContext, add_servicer
 from ctrlplane.api.errors import rpc
 from ctrlplane.api.plan import node_changes, spec_diff
 from ctrlplane.api.rollout_status import rollout_status
@@ -38,6 +38,9 @@ from ctrlplane.eventlog.base import NO_STREAM, NewEvent
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 # Rollout status without events still changes with time (minReadySeconds).
 WATCH_TICK = 1.0
+# Folded batches a rollout watch may hold while its client is slow to read;
+# past it they are dropped and the status is simply computed again.
+WATCH_BACKLOG = 64
 
 
 def _key(ref: api_pb2.ObjectRef) -> DsKey:
@@ -157,7 +160,7 @@ class DaemonSetsServicer(api_pb2_grpc.DaemonSetsServicer):
             )
         )
         seq = await self.ctx.commit(
-            [NewEvent(stream, payload, actor_of(context), self.ctx.clock.now())],
+            [NewEvent(stream, payload, self.ctx.actor(context), self.ctx.clock.now())],
             {stream: version},
         )
         return api_pb2.ApplyResponse(
@@ -219,7 +222,7 @@ class DaemonSetsServicer(api_pb2_grpc.DaemonSetsServicer):
     ) -> int:
         stream = daemon_set_stream(*ds.key)
         return await self.ctx.commit(
-            [NewEvent(stream, payload, actor_of(context), self.ctx.clock.now())],
+            [NewEvent(stream, payload, self.ctx.actor(context), self.ctx.clock.now())],
             {stream: ds.version},
         )
 
@@ -319,7 +322,7 @@ class DaemonSetsServicer(api_pb2_grpc.DaemonSetsServicer):
         key = _key(request.ref)
         feed = self.ctx.feed
         last: tuple[str, bool, bool] | None = None
-        async with feed.subscribe() as subscription:
+        async with feed.subscribe(limit=WATCH_BACKLOG) as subscription:
             while True:
                 obj = self._object(self._live(key))
                 message, done, failed = rollout_status(obj)
@@ -339,6 +342,9 @@ class DaemonSetsServicer(api_pb2_grpc.DaemonSetsServicer):
                 tick = WATCH_TICK if obj.spec.min_ready_seconds else None
                 while True:
                     batch = await subscription.get(tick)
+                    if subscription.overflowed:
+                        subscription.overflowed = False
+                        break
                     if not batch or any(
                         t.all_daemon_sets or key in t.daemon_sets for _e, t in batch
                     ):

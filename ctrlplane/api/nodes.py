@@ -11,7 +11,7 @@ from __future__ import annotations
 import grpc
 
 from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc, events_pb2, objects_pb2
-from ctrlplane.api.context import PlaneContext, actor_of, add_servicer
+from ctrlplane.api.context import PlaneContext, add_servicer
 from ctrlplane.api.errors import rpc
 from ctrlplane.api.objects import node_object
 from ctrlplane.domain import taints as taint_rules
@@ -69,7 +69,7 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
             raise InvalidSpec(errors)
         await self.ctx.fresh()
         current = self.ctx.feed.state.nodes.get(name)
-        actor = actor_of(context)
+        actor = self.ctx.actor(context)
         if current is None:
             node = objects_pb2.Node()
             node.metadata.name = name
@@ -155,7 +155,7 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
                     )
                 )
             )
-        return await self._write(request.name, payloads, node.version, actor_of(context))
+        return await self._write(request.name, payloads, node.version, self.ctx.actor(context))
 
     @rpc
     async def Taint(
@@ -180,7 +180,7 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
                     )
                 )
             )
-        return await self._write(request.name, payloads, node.version, actor_of(context))
+        return await self._write(request.name, payloads, node.version, self.ctx.actor(context))
 
     @rpc
     async def Cordon(
@@ -191,7 +191,7 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
         payloads = []
         if node.node.spec.unschedulable != request.unschedulable:
             payloads.append(_cordon_event(request.name, request.unschedulable))
-        return await self._write(request.name, payloads, node.version, actor_of(context))
+        return await self._write(request.name, payloads, node.version, self.ctx.actor(context))
 
 
 def _cordon_event(name: str, unschedulable: bool) -> events_pb2.Event:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import grpc
 
 from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc, events_pb2
-from ctrlplane.api.context import PlaneContext, actor_of, add_servicer
+from ctrlplane.api.context import PlaneContext, add_servicer
 from ctrlplane.api.errors import rpc
 from ctrlplane.domain.errors import FailedPrecondition, NotFound
 from ctrlplane.domain.labels import parse_selector
@@ -67,7 +67,7 @@ class PodsServicer(api_pb2_grpc.PodsServicer):
             )
         )
         seq = await self.ctx.commit(
-            [NewEvent(stream, payload, actor_of(context), self.ctx.clock.now())],
+            [NewEvent(stream, payload, self.ctx.actor(context), self.ctx.clock.now())],
             {stream: ds.version},
         )
         return api_pb2.DeleteResponse(seq=seq)

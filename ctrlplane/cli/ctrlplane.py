@@ -62,6 +62,11 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve the API and agents without deciding anything (a read replica)",
     )
+    parser.add_argument(
+        "--tokens",
+        metavar="FILE",
+        help="require bearer tokens: one token,user,role line each (roles: admin, viewer, agent)",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser
 
@@ -85,6 +90,7 @@ def _db(args: argparse.Namespace) -> str:
 
 
 async def serve(args: argparse.Namespace) -> int:
+    from ctrlplane.api.auth import TokenTable
     from ctrlplane.server import Plane, PlaneConfig, PlaneFailed
 
     db = _db(args)
@@ -100,6 +106,7 @@ async def serve(args: argparse.Namespace) -> int:
             heartbeat_interval=args.heartbeat_interval,
             lease_seconds=args.lease_seconds,
             run_controller=not args.no_controller,
+            tokens=TokenTable.load(args.tokens) if args.tokens else None,
         )
     )
     await plane.start()

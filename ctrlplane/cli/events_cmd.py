@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,14 @@ from google.protobuf import json_format
 
 from ctrlplane._proto.v1 import api_pb2, events_pb2
 from ctrlplane.cli import output
+from ctrlplane.cli.args import DAEMON_SETS, NODES, UsageError, resource
 from ctrlplane.cli.client import Client, CliError, Subparsers, bind, common_parents
-from ctrlplane.domain.streams import event_type
-from ctrlplane.replay.jsonl import event_to_line, write_events
+from ctrlplane.domain.streams import (
+    DEFAULT_NAMESPACE,
+    daemon_set_stream,
+    event_type,
+    node_stream,
+)
 
 _SUMMARY_WIDTH = 100
 
@@ -66,27 +71,69 @@ def event_line(event: events_pb2.Event) -> str:
 HEADER = f"{'SEQ':>6}  {'TIME':<24}  {'ACTOR':<18} {'STREAM':<30} {'TYPE':<22} DETAILS"
 
 
+def streams_of(words: Sequence[str], namespace: str) -> set[str]:
+    """`ds/NAME` and `node/NAME` (kubectl forms) -> the log streams they name."""
+    streams = set()
+    for word in words:
+        kind_word, sep, name = word.partition("/")
+        if not sep or not name:
+            raise UsageError(f"filter events by ds/NAME or node/NAME, not {word!r}")
+        kind = resource(kind_word)
+        if kind == DAEMON_SETS:
+            streams.add(daemon_set_stream(namespace or DEFAULT_NAMESPACE, name))
+        elif kind == NODES:
+            streams.add(node_stream(name))
+        else:
+            raise UsageError("pod events live in their daemon set's and node's streams: "
+                             "filter by ds/NAME or node/NAME")
+    return streams
+
+
+def selected(
+    events: Iterable[events_pb2.Event], streams: set[str], types: set[str]
+) -> Iterator[events_pb2.Event]:
+    for event in events:
+        if streams and event.stream not in streams:
+            continue
+        if types and event_type(event) not in types:
+            continue
+        yield event
+
+
 def cmd_events(client: Client, args: argparse.Namespace) -> int:
+    # Imported here: it pulls in the event log's modules, which other commands never need.
+    from ctrlplane.replay.jsonl import event_to_line
+
     request = api_pb2.ReadEventsRequest(after_seq=args.since, until_seq=args.until)
+    streams = streams_of(args.objects, args.namespace)
+    types = {t for t in args.type.split(",") if t} if args.type else set()
     if args.export:
+        if streams or types:
+            raise UsageError("--export writes whole log ranges (an import needs every seq); "
+                             "drop the filters")
         return _export(client, request, args.export)
+    # A cheap call first, so an unreachable plane is one error line, not a header and an error.
+    client.events.Head(api_pb2.Empty(), metadata=client.metadata, timeout=client.timeout)
     if args.follow:
         events: Iterable[events_pb2.Event] = client.events.Follow(
             request, metadata=client.metadata
         )
     else:
-        events = client.events.Read(request, metadata=client.metadata, timeout=client.timeout)
+        # No deadline: reading a long log may take longer than a unary call's.
+        events = client.events.Read(request, metadata=client.metadata)
     if args.output == "json":
-        for event in events:
+        for event in selected(events, streams, types):
             print(event_to_line(event), flush=args.follow)
         return 0
     print(HEADER, flush=args.follow)
-    for event in events:
+    for event in selected(events, streams, types):
         print(event_line(event), flush=args.follow)
     return 0
 
 
 def _export(client: Client, request: api_pb2.ReadEventsRequest, path: str) -> int:
+    from ctrlplane.replay.jsonl import write_events
+
     if path == "-":
         write_events(client.events.Read(request, metadata=client.metadata), sys.stdout)
         return 0
@@ -108,9 +155,14 @@ def _export(client: Client, request: api_pb2.ReadEventsRequest, path: str) -> in
 def register(subparsers: Subparsers) -> None:
     events = subparsers.add_parser(
         "events", parents=common_parents(), help="read, follow or export the event log",
-        description="dsctl events [--since SEQ] [--until SEQ] [--follow] [-o json] "
-        "[--export FILE.jsonl]",
+        description="dsctl events [ds/NAME|node/NAME...] [--type T] [--since SEQ] "
+        "[--until SEQ] [--follow] [-o json] [--export FILE.jsonl]",
     )
+    events.add_argument("objects", nargs="*", metavar="ds/NAME|node/NAME",
+                        help="only the events of these daemon sets and nodes")
+    events.add_argument("-n", "--namespace", default="", help="namespace of ds/NAME filters")
+    events.add_argument("--type", default="", metavar="TYPE[,TYPE]",
+                        help="only these event types, e.g. PodScheduled,PodDeleted")
     events.add_argument("--since", type=int, default=0, metavar="SEQ",
                         help="only events after this seq")
     events.add_argument("--until", type=int, default=0, metavar="SEQ",

@@ -41,11 +41,20 @@ def _files(path: str) -> Iterator[tuple[str, str]]:
         if not found:
             raise ManifestError(f"no manifests (*.yaml, *.yml, *.json) in directory {path}")
         for f in found:
-            yield str(f), f.read_text(encoding="utf-8")
+            yield str(f), _read(f)
         return
     if not p.exists():
         raise ManifestError(f'the path "{path}" does not exist')
-    yield str(p), p.read_text(encoding="utf-8")
+    yield str(p), _read(p)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: {exc.strerror or exc}") from None
 
 
 def load(paths: list[str], namespace: str = "") -> list[Manifest]:

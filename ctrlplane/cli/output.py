@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from ctrlplane._proto.v1 import objects_pb2
@@ -44,17 +45,30 @@ def table(
     """Rows (the first is the header) aligned as kubectl's tabwriter does it."""
     if not rows:
         return ""
-    ncols = max(len(r) for r in rows)
+    widths = column_widths(rows, padding=padding, min_width=min_width)
+    return "".join(table_row(row, widths) for row in rows)
+
+
+def column_widths(
+    rows: Sequence[Sequence[str]], *, padding: int = _PADDING, min_width: int = _MIN_WIDTH
+) -> list[int]:
+    ncols = max((len(r) for r in rows), default=0)
     widths = [0] * ncols
     for row in rows:
         # The last cell of a row is not padded, so it does not widen its column.
         for i, cell in enumerate(row[:-1]):
             widths[i] = max(widths[i], len(cell) + padding, min_width)
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("".join(cells) + (row[-1] if row else ""))
-    return "\n".join(lines) + "\n"
+    return widths
+
+
+def table_row(row: Sequence[str], widths: Sequence[int]) -> str:
+    """One line of a table whose columns are `widths` wide (a watch's later rows)."""
+    # A later row may be wider than the table it follows: it keeps its padding.
+    cells = [
+        cell.ljust(max(widths[i] if i < len(widths) else 0, len(cell) + _PADDING))
+        for i, cell in enumerate(row[:-1])
+    ]
+    return "".join(cells) + (row[-1] if row else "") + "\n"
 
 
 # ---- ages and times ----------------------------------------------------------
@@ -321,9 +335,39 @@ def node_rows(
 # ---- -o json|yaml ------------------------------------------------------------
 
 
+_INT64_TYPES = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
+
+
+def _int64_as_numbers(descriptor: Any, data: dict[str, Any]) -> None:
+    """Protobuf's JSON mapping writes int64 as strings; Kubernetes objects have numbers."""
+    for field in descriptor.fields:
+        value = data.get(field.json_name)
+        if value is None:
+            continue
+        if field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, dict):
+                    _int64_as_numbers(field.message_type, item)
+        elif field.type in _INT64_TYPES:
+            if isinstance(value, list):
+                data[field.json_name] = [int(v) for v in value]
+            else:
+                data[field.json_name] = int(value)
+
+
 def to_dict(message: Message) -> dict[str, Any]:
     """A Kubernetes-shaped dict (camelCase); kind/apiVersion filled in when empty."""
     data: dict[str, Any] = json_format.MessageToDict(message)
+    _int64_as_numbers(message.DESCRIPTOR, data)
     defaults = _DEFAULT_KIND.get(type(message).__name__)
     if defaults is not None:
         data = {

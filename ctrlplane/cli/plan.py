@@ -23,7 +23,6 @@ from ctrlplane.cli.client import (
     common_parents,
     rpc_error_message,
 )
-from ctrlplane.cli.manifests import ManifestError, load
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 1
@@ -65,6 +64,9 @@ def render_plan(name: str, reply: api_pb2.PlanResponse) -> str:
 
 
 def cmd_plan(client: Client, args: argparse.Namespace) -> int:
+    # Imported here: the domain's validators are only needed to apply or plan.
+    from ctrlplane.cli.manifests import ManifestError, load
+
     try:
         manifests = load(args.filename, args.namespace)
     except (ManifestError, OSError) as exc:

@@ -23,6 +23,7 @@ from ctrlplane.cli.args import (
     QUALIFIED,
     Target,
     UsageError,
+    parse_duration,
     parse_targets,
 )
 from ctrlplane.cli.client import (
@@ -33,7 +34,6 @@ from ctrlplane.cli.client import (
     common_parents,
     rpc_error_message,
 )
-from ctrlplane.cli.manifests import ManifestError, load
 from ctrlplane.cli.nodes import get_node, list_nodes
 
 OUTPUTS = ("wide", "yaml", "json", "name")
@@ -51,6 +51,9 @@ def change_cause(args: argparse.Namespace, argv: Sequence[str]) -> str:
 
 
 def cmd_apply(client: Client, args: argparse.Namespace) -> int:
+    # Imported here: the domain's validators are only needed to apply or plan.
+    from ctrlplane.cli.manifests import ManifestError, load
+
     try:
         manifests = load(args.filename, args.namespace)
     except (ManifestError, OSError) as exc:
@@ -158,6 +161,8 @@ def cmd_get(client: Client, args: argparse.Namespace) -> int:
     targets = parse_targets(args.words)
     kinds = {t.kind for t in targets}
     many = len(kinds) > 1
+    if args.watch:
+        return _watch(client, targets, args)
     fetched = [(t, fetch(client, t, args)) for t in targets]
     if args.output in ("json", "yaml"):
         items = [item for _, found in fetched for item in found]
@@ -187,6 +192,31 @@ def cmd_get(client: Client, args: argparse.Namespace) -> int:
         return 0
     sys.stdout.write("\n".join(blocks))
     return 0
+
+
+def _watch(client: Client, targets: list[Target], args: argparse.Namespace) -> int:
+    from ctrlplane.cli.watch import Rows, watch
+
+    if len(targets) != 1:
+        raise UsageError("you may only specify a single resource type to watch")
+    if args.output not in ("", "wide"):
+        raise UsageError("--watch prints tables only (-o wide or none)")
+    target = targets[0]
+
+    def read() -> Rows:
+        items = fetch(client, target, args)
+        rows = rows_for(target.kind, items, args, prefix="")
+        return [((_namespace_of(i), _name_of(i)), row) for i, row in zip(items, rows[1:],
+                                                                           strict=True)]
+
+    header = rows_for(target.kind, [], args, prefix="")[0]
+    timeout = parse_duration(args.request_timeout) if args.request_timeout else 0.0
+    return watch(client, header, read, read(), timeout=timeout)
+
+
+def _namespace_of(item: Message) -> str:
+    metadata = getattr(item, "metadata", None)
+    return str(getattr(metadata, "namespace", ""))
 
 
 def _name_of(item: Message) -> str:
@@ -248,6 +278,10 @@ def register(subparsers: Subparsers) -> None:
     get.add_argument("--field-selector", default="", help="spec.nodeName=NODE (pods)")
     get.add_argument("-o", "--output", choices=OUTPUTS, default="")
     get.add_argument("--show-labels", action="store_true")
+    get.add_argument("-w", "--watch", action="store_true",
+                     help="after the table, print a row whenever an object changes")
+    get.add_argument("--request-timeout", default="", metavar="DURATION",
+                     help="with --watch: stop watching after this long (e.g. 30s)")
     get.set_defaults(func=bind(cmd_get))
 
     delete = subparsers.add_parser(

@@ -134,7 +134,7 @@ def cmd_status(client: Client, args: argparse.Namespace) -> int:
     )
     progress = _Progress.start() if args.watch and sys.stdout.isatty() else None
     try:
-        return _follow(stream, progress)
+        return _follow(stream, progress, watch=args.watch)
     except grpc.RpcError as exc:
         if isinstance(exc, grpc.Call) and exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
             raise CliError(TIMED_OUT) from exc
@@ -145,7 +145,9 @@ def cmd_status(client: Client, args: argparse.Namespace) -> int:
         stream.cancel()
 
 
-def _follow(stream: Iterator[api_pb2.RolloutStatus], progress: _Progress | None) -> int:
+def _follow(
+    stream: Iterator[api_pb2.RolloutStatus], progress: _Progress | None, *, watch: bool
+) -> int:
     last = ""
     for status in stream:
         message, done = status.message, status.done
@@ -162,6 +164,8 @@ def _follow(stream: Iterator[api_pb2.RolloutStatus], progress: _Progress | None)
             last = message
         if done or status.done:
             return 0
+    if watch:
+        raise CliError("the plane ended the watch before the rollout finished")
     return 0  # --watch=false: one status, printed; kubectl exits 0
 
 

@@ -60,16 +60,15 @@ class Pass:
     pending_names: set[str] = field(default_factory=set)
     scheduled_nodes: dict[str, int] = field(default_factory=dict)  # node -> pods scheduled
     verdicts: dict[str, Verdict] = field(default_factory=dict)
+    stream: str = ""  # the daemon set's stream: every decision goes there
     _batch: SpecBatch | None = None
     _affinity: bool = False  # the spec looks at other pods: refresh the batch on change
+    _pending_info: PodInfo | None = None
 
     def __post_init__(self) -> None:
         rules = self.ds.compiled().pod_affinity
         self._affinity = bool(rules.required or rules.preferred)
-
-    @property
-    def stream(self) -> str:
-        return daemon_set_stream(*self.ds.key)
+        self.stream = daemon_set_stream(*self.ds.key)
 
     @property
     def min_ready(self) -> int:
@@ -141,43 +140,43 @@ class Pass:
     def schedule(self, node_name: str, reason: str) -> str:
         ds = self.ds
         name = self._new_name(node_name)
-        ns = ds.key[0]
-        event = events_pb2.Event(
-            pod_scheduled=events_pb2.PodScheduled(
-                namespace=ns,
-                daemon_set=ds.key[1],
-                pod_name=name,
-                node_name=node_name,
-                revision_hash=ds.template_hash,
-                revision=ds.revision,
-                reason=reason,
-            )
-        )
+        ns, ds_name = ds.key
+        # Field by field: about twice as fast as nested constructors (10,000 per apply).
+        event = events_pb2.Event()
+        decided = event.pod_scheduled
+        decided.namespace = ns
+        decided.daemon_set = ds_name
+        decided.pod_name = name
+        decided.node_name = node_name
+        decided.revision_hash = ds.template_hash
+        decided.revision = ds.revision
+        decided.reason = reason
         self.decisions.append(Decision(self.stream, event))
         self.scheduled_nodes[node_name] = self.scheduled_nodes.get(node_name, 0) + 1
         self.pending_names.add(name)
-        labels = dict(ds.obj.spec.template.metadata.labels)
-        labels[REVISION_HASH_LABEL] = ds.template_hash
-        self.pending.setdefault(node_name, []).append(
-            Pending(name, node_name, PodInfo(ns, labels, ds.key))
-        )
-        self._changed()
+        if self._affinity:  # only pod (anti-)affinity looks at pods of this pass
+            if self._pending_info is None:
+                labels = dict(ds.obj.spec.template.metadata.labels)
+                labels[REVISION_HASH_LABEL] = ds.template_hash
+                self._pending_info = PodInfo(ns, labels, ds.key)
+            self.pending.setdefault(node_name, []).append(
+                Pending(name, node_name, self._pending_info)
+            )
+            self._changed()
         return name
 
     def delete(self, pod: PodState, reason: str, message: str = "") -> None:
         if pod.key[1] in self.deleted:
             return
         ns, ds_name = self.ds.key
-        event = events_pb2.Event(
-            pod_deleted=events_pb2.PodDeleted(
-                namespace=ns,
-                daemon_set=ds_name,
-                pod_name=pod.key[1],
-                node_name=pod.node_name,
-                reason=reason,
-                message=message,
-            )
-        )
+        event = events_pb2.Event()
+        decided = event.pod_deleted
+        decided.namespace = ns
+        decided.daemon_set = ds_name
+        decided.pod_name = pod.key[1]
+        decided.node_name = pod.node_name
+        decided.reason = reason
+        decided.message = message
         self.decisions.append(Decision(self.stream, event))
         self.deleted.add(pod.key[1])
         self._changed()

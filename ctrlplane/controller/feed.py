@@ -23,22 +23,31 @@ Batch = list[Change]
 class Subscription:
     """One subscriber's queue of folded batches.
 
-    The queue is unbounded on purpose: subscribers are in-process and
-    fast (the controller, the agents' assignment view), and dropping a batch
-    would lose a `Touched` hint. A slow subscriber loses nothing, and `get`
-    hands over everything queued at once, so a subscriber that fell behind
-    catches up in one step. Subscribers that serve slow remote readers keep
-    their own bounded buffers (see DESIGN.md, agent protocol).
+    By default the queue is unbounded on purpose: those subscribers are
+    in-process and fast (the controller, the agents' hub), and dropping a
+    batch would lose a `Touched` hint. A subscriber that fell behind loses
+    nothing, and `get` hands over everything queued at once, so it catches up
+    in one step. A subscriber paced by a remote reader (a rollout watch)
+    passes `limit`: past that many queued batches they are dropped and
+    `overflowed` is set, meaning "anything may have changed: look at the
+    state again" (a fresh snapshot instead of a backlog, as DESIGN.md asks).
     """
 
-    def __init__(self, start_seq: int) -> None:
+    def __init__(self, start_seq: int, limit: int | None = None) -> None:
         # The state's seq when the subscription began: every batch delivered
         # comes after it, so "read feed.state, then consume batches" sees
         # each event exactly once.
         self.start_seq = start_seq
+        self.limit = limit
+        self.overflowed = False
         self._queue: asyncio.Queue[Batch] = asyncio.Queue()
 
     def _put_nowait(self, batch: Batch) -> None:
+        if self.limit is not None and self._queue.qsize() >= self.limit:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self.overflowed = True
+            batch = []  # wakes the reader, who must look at the state again
         self._queue.put_nowait(batch)
 
     def pending(self) -> bool:
@@ -131,9 +140,9 @@ class StateFeed:
     # ---- readers ----------------------------------------------------------
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[Subscription]:
-        """Batches folded from now on, until the block exits."""
-        subscription = Subscription(self.state.seq)
+    async def subscribe(self, limit: int | None = None) -> AsyncIterator[Subscription]:
+        """Batches folded from now on, until the block exits (see Subscription)."""
+        subscription = Subscription(self.state.seq, limit)
         self._subscribers.add(subscription)
         try:
             yield subscription

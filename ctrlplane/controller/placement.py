@@ -84,6 +84,11 @@ def place(p: Pass, node_name: str) -> NodeView | None:
     if not verdict.should_continue:
         delete_all(p, pods, REASON_NODE_INELIGIBLE, verdict.reason)
         return None
+    if not pods:  # the common case of a full pass: a node without the pod
+        if not verdict.should_run:
+            return None
+        p.schedule(node_name, REASON_NODE_ELIGIBLE)
+        return NodeView(node_name, new_pending=True, lost=state.nodes[node_name].lost)
 
     view = NodeView(node_name, lost=state.nodes[node_name].lost)
     current: list[PodState] = []

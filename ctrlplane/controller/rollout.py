@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.controller.decisions import Pass
 from ctrlplane.controller.placement import (
+    REASON_NODE_INELIGIBLE,
     REASON_ROLLING_UPDATE,
     REASON_SURGE,
     NodeView,
@@ -114,12 +115,12 @@ def plan(p: Pass, scoped: dict[str, NodeView | None]) -> None:
     """Rolling replacements and completion, given placement's views of the scoped nodes."""
     ds = p.ds
     rolling = not on_delete(p) and not ds.paused and ds.outdated_count > 0
-    watch = not ds.rollout_complete and _may_be_complete(p)
-    if not rolling and not watch:
+    if not rolling and (ds.rollout_complete or not _may_be_complete(p)):
         return
     views = _all_views(p, scoped)
     if rolling:
         _replace(p, views)
+    watch = not ds.rollout_complete and _may_be_complete(p)
     # The views are what this pass leaves behind, so a pass that makes the last
     # change can also say the rollout is complete (reconcile stays idempotent).
     if watch and _complete(p, views):
@@ -146,8 +147,8 @@ def _all_views(p: Pass, scoped: dict[str, NodeView | None]) -> list[NodeView]:
 
 def _complete(p: Pass, views: Iterable[NodeView]) -> bool:
     for v in views:
-        if v.lost:
-            continue
+        if v.lost or (v.new is None and v.old is None and not v.new_pending and not v.blocked):
+            continue  # lost, or left empty by this pass (no longer takes new pods)
         if v.blocked or v.old is not None or v.new is None or not p.available(v.new):
             return False
     return True
@@ -211,11 +212,22 @@ def _ordered(p: Pass, candidates: list[NodeView]) -> list[NodeView]:
 def _replace_on(p: Pass, v: NodeView, *, surge: bool, note: str) -> None:
     assert v.old is not None
     verdict = p.verdict(v.name)
-    should_run = verdict is not None and verdict.should_run
+    if verdict is None or not verdict.should_continue:
+        # A node outside a limited pass's scope that no longer takes the set:
+        # decide exactly what placement would, so a full pass agrees.
+        reason = verdict.reason if verdict is not None else f"node {v.name} is not registered"
+        p.delete(v.old, REASON_NODE_INELIGIBLE, reason)
+        v.old = None
+        return
+    should_run = verdict.should_run
     message = f"rolling update to revision {p.ds.revision} ({note})"
+    # The view follows the decisions, so completion is judged on the result.
     if surge and should_run:
         p.schedule(v.name, REASON_SURGE)
+        v.new_pending = True
         return
     p.delete(v.old, REASON_ROLLING_UPDATE, message)
+    v.old = None
     if should_run:
         p.schedule(v.name, REASON_ROLLING_UPDATE)
+        v.new_pending = True

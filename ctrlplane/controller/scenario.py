@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
 from ctrlplane.controller.decisions import Decision, ReconcileResult
 from ctrlplane.controller.reconcile import reconcile
-from ctrlplane.domain.revisions import rolled_back_daemon_set, rollback_target, template_hash
+from ctrlplane.domain.revisions import rollback_target, rolled_back_daemon_set, template_hash
 from ctrlplane.domain.state import ClusterState, DsKey, Touched
 from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream, node_stream
 

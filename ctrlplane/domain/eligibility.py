@@ -14,6 +14,19 @@ CONTRACT (stable; the controller codes against it):
             .pods_changed(node) when the pass adds or removes pods on a node)
     evaluate(node, namespace, spec, pods, *, self_owner=None) -> Verdict
     preferred_score(node, namespace, spec, pods, *, self_owner=None) -> int
+
+Rules, in the order they decide (the first that fails gives the verdict):
+  1. spec.nodeName names another node            -> run no, continue no   (NodeName)
+  2. a nodeSelector key/value differs            -> run no, continue no   (NodeSelector)
+  3. no required nodeAffinity term matches       -> run no, continue no   (NodeAffinity)
+  4. an untolerated NoExecute taint              -> run no, continue no   (Taint)
+     an untolerated NoSchedule taint             -> run no, continue yes  (Taint)
+     (tolerations = the spec's + the DaemonSet defaults; PreferNoSchedule never blocks;
+     spec.unschedulable is ignored, as DaemonSets do)
+  5. a required pod (anti-)affinity term breaks  -> run no, continue yes  (PodAffinity,
+     PodAntiAffinity: IgnoredDuringExecution)
+  otherwise                                      -> run yes, continue yes (Eligible)
+Preferred terms never change the verdict; `preferred_score` ranks nodes.
 """
 
 from __future__ import annotations
@@ -138,7 +151,7 @@ class CompiledSpec:
         pods: PodsByTopology = NO_PODS,
         self_owner: tuple[str, str] | None = None,
     ) -> Verdict:
-        """The verdict for this node; see the module docstring for the rules' order."""
+        """The verdict for this node; the module docstring lists the rules in order."""
         return self._evaluate(node, pods, self_owner, None)
 
     def batch(self, pods: PodsByTopology, self_owner: tuple[str, str] | None = None) -> SpecBatch:

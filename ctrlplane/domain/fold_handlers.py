@@ -24,7 +24,7 @@ from ctrlplane.domain.state import (
     RevisionRecord,
     Touched,
 )
-from ctrlplane.domain.streams import DEFAULT_NAMESPACE
+from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream, node_stream
 
 Handler = Callable[[ClusterState, events_pb2.Event], Touched]
 
@@ -99,6 +99,7 @@ def _upsert(
             fresh.ready_count = ds.ready_count
         ds = fresh
         state.daemon_sets[key] = ds
+        state._forget_stream(daemon_set_stream(*key))
         _make_current(ds, hash_, obj.spec.template, cause, event.time)
     else:
         ds.obj = obj
@@ -196,6 +197,7 @@ def _node_registered(state: ClusterState, event: events_pb2.Event) -> Touched:
         node = NodeState(node=obj, registered_at=event.time, version=event.version)
         node.pods = state.orphan_pods.pop(name, set())
         state.nodes[name] = node
+        state._forget_stream(node_stream(name))
     state._index_labels(name, obj.metadata.labels.items(), add=True)
     return Touched(nodes={name}, all_daemon_sets=True, pods_changed=bool(node.pods))
 
@@ -275,6 +277,7 @@ def _node_deleted(state: ClusterState, event: events_pb2.Event) -> Touched:
     node = state.nodes.pop(name, None)
     if node is None:
         return Touched()
+    state._forget_stream(node_stream(name))
     state._index_labels(name, node.node.metadata.labels.items(), add=False)
     state.lost_nodes.discard(name)
     owners: set[DsKey] = set()
@@ -297,37 +300,28 @@ def _node_deleted(state: ClusterState, event: events_pb2.Event) -> Touched:
 
 def _pod_scheduled(state: ClusterState, event: events_pb2.Event) -> Touched:
     e = event.pod_scheduled
-    ns = _ns(e.namespace)
-    owner = (ns, e.daemon_set)
+    ns = e.namespace or DEFAULT_NAMESPACE
+    ds_name = e.daemon_set
+    node_name = e.node_name
+    revision_hash = e.revision_hash
+    owner = (ns, ds_name)
     key = (ns, e.pod_name)
     if key in state.pods:
         state._remove_pod(key)
     ds = state.daemon_sets.get(owner)
-    labels: dict[str, str] = {}
-    if ds is not None:
-        record = ds.record(e.revision_hash)
-        if record is not None:
-            labels.update(record.template.metadata.labels)
-    labels[REVISION_HASH_LABEL] = e.revision_hash
-    pod = PodState(
-        key=key,
-        node_name=e.node_name,
-        owner=owner,
-        revision_hash=e.revision_hash,
-        revision=e.revision,
-        labels=labels,
-        scheduled_at=event.time,
-        scheduled_seq=event.seq,
-    )
+    labels = ds.pod_labels(revision_hash) if ds is not None else {}
+    if not labels:
+        labels = {REVISION_HASH_LABEL: revision_hash}
+    pod = PodState(key, node_name, owner, revision_hash, e.revision, labels, event.time, event.seq)
     state._add_pod(pod)
-    node = state.nodes.get(e.node_name)
+    node = state.nodes.get(node_name)
     if node is not None:
-        node.assignment_seq = event.seq
-    elif e.node_name in state.orphan_pods:
-        state.orphan_pods[e.node_name].add(key)
-    count_key = (owner, e.node_name)
+        node.assignment_seq = pod.scheduled_seq
+    elif node_name in state.orphan_pods:
+        state.orphan_pods[node_name].add(key)
+    count_key = (owner, node_name)
     state.scheduled_count[count_key] = state.scheduled_count.get(count_key, 0) + 1
-    return Touched(daemon_sets={owner}, nodes={e.node_name}, pods_changed=True)
+    return Touched({owner}, {node_name}, pods_changed=True)
 
 
 def _pod_deleted(state: ClusterState, event: events_pb2.Event) -> Touched:
@@ -351,38 +345,40 @@ def _pod_deleted(state: ClusterState, event: events_pb2.Event) -> Touched:
 
 def _pod_status_reported(state: ClusterState, event: events_pb2.Event) -> Touched:
     e = event.pod_status_reported
-    pod = state.pods.get((_ns(e.namespace), e.pod_name))
-    if pod is None or pod.static or (e.node_name and e.node_name != pod.node_name):
-        return Touched()  # a late report about a pod that is gone (or a stranger's)
+    pod = state.pods.get((e.namespace or DEFAULT_NAMESPACE, e.pod_name))
+    if pod is None or pod.static:
+        return Touched()  # a late report about a pod that is gone
+    node_name = e.node_name
+    if node_name and node_name != pod.node_name:
+        return Touched()  # a stranger's report
+    time = event.time
     was_failed = pod.phase == "Failed"
-    if e.phase:
-        pod.phase = e.phase
-    ready = e.ready and pod.phase not in ("Failed", "Succeeded")
-    if ready and not pod.ready:
-        pod.ready_since = event.time
-    elif not ready:
-        pod.ready_since = None
-    if ready != pod.ready and pod.owner is not None:
-        ds = state.daemon_sets.get(pod.owner)
+    phase = e.phase or pod.phase
+    pod.phase = phase
+    ready = e.ready and phase != "Failed" and phase != "Succeeded"
+    owner = pod.owner
+    if ready != pod.ready:
+        pod.ready_since = time if ready else None
+        pod.ready = ready
+        ds = state.daemon_sets.get(owner) if owner is not None else None
         if ds is not None:
             ds.ready_count += 1 if ready else -1
             if ready and pod.revision_hash == ds.template_hash:
                 # Progress is a pod of the current template becoming available.
-                available = event.time + ds.obj.spec.min_ready_seconds
-                ds.last_progress_at = max(ds.last_progress_at, available)
-    pod.ready = ready
+                available = time + ds.obj.spec.min_ready_seconds
+                if available > ds.last_progress_at:
+                    ds.last_progress_at = available
     pod.restart_count = e.restart_count
     pod.message = e.message or e.reason
-    if pod.phase == "Failed" and not was_failed and pod.owner is not None:
-        fkey = (pod.owner, pod.node_name)
+    if phase == "Failed" and not was_failed and owner is not None:
+        fkey = (owner, pod.node_name)
         record = state.failures.get(fkey)
-        if record is None or event.time - record.last_at > FAILURE_MEMORY_SECONDS:
-            state.failures[fkey] = FailureRecord(1, event.time)
+        if record is None or time - record.last_at > FAILURE_MEMORY_SECONDS:
+            state.failures[fkey] = FailureRecord(1, time)
         else:
             record.count += 1
-            record.last_at = event.time
-    owners = {pod.owner} if pod.owner is not None else set()
-    return Touched(daemon_sets=owners, nodes={pod.node_name})
+            record.last_at = time
+    return Touched({owner} if owner is not None else set(), {pod.node_name})
 
 
 def _pod_delete_requested(state: ClusterState, event: events_pb2.Event) -> Touched:

@@ -238,7 +238,13 @@ def prepare_pod(pod: objects_pb2.Pod) -> objects_pb2.Pod:
 # ---- YAML loading -------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
+try:  # libyaml's parser: fast, and it limits nesting (the pure-Python scanner is quadratic)
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
     """SafeLoader that keeps timestamps as text and refuses duplicate keys.
 
     Kubernetes' YAML (YAML -> JSON) keeps `2024-01-01` a string, and its strict

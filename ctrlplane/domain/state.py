@@ -59,6 +59,19 @@ class DaemonSetState:
     pod_count: int = 0
     ready_count: int = 0  # pods whose last report said ready (lost nodes not considered)
     _compiled: tuple[str, CompiledSpec] | None = field(default=None, compare=False, repr=False)
+    _labels: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def pod_labels(self, hash_: str) -> dict[str, str]:
+        """The labels of this set's pods of that template (shared: never mutate them)."""
+        labels = self._labels.get(hash_)
+        if labels is None:
+            record = self.record(hash_)
+            if record is None:
+                return {}
+            labels = dict(record.template.metadata.labels)
+            labels[REVISION_HASH_LABEL] = hash_
+            self._labels[hash_] = labels
+        return labels
 
     def compiled(self) -> CompiledSpec:
         """The current template's scheduling rules, compiled once per template."""
@@ -102,7 +115,7 @@ class PodState:
     owner: DsKey | None  # None for a static (mirror) pod
     revision_hash: str
     revision: int
-    labels: dict[str, str]
+    labels: dict[str, str]  # shared by the pods of one template: never mutate
     scheduled_at: float
     scheduled_seq: int
     phase: str = "Pending"
@@ -160,6 +173,10 @@ class ClusterState:
     # pods of a deleted node, until the controller's PodDeleted (or the node returns)
     orphan_pods: dict[str, set[PodKey]] = field(default_factory=dict)
     lost_nodes: set[str] = field(default_factory=set)
+    # stream name -> the object whose version it is (a cache for the fold's hot path)
+    _streams: dict[str, DaemonSetState | NodeState] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     # ---- queries ---------------------------------------------------------
 
@@ -204,15 +221,21 @@ class ClusterState:
         return touched
 
     def _track_version(self, stream: str, version: int) -> None:
-        if stream.startswith("daemonset/"):
-            ns, _, name = stream[10:].partition("/")
-            ds = self.daemon_sets.get((ns, name))
-            if ds is not None:
-                ds.version = version
-        elif stream.startswith("node/"):
-            node = self.nodes.get(stream[5:])
-            if node is not None:
-                node.version = version
+        target = self._streams.get(stream)
+        if target is None:
+            if stream.startswith("daemonset/"):
+                ns, _, name = stream[10:].partition("/")
+                target = self.daemon_sets.get((ns, name))
+            elif stream.startswith("node/"):
+                target = self.nodes.get(stream[5:])
+            if target is None:
+                return
+            self._streams[stream] = target
+        target.version = version
+
+    def _forget_stream(self, stream: str) -> None:
+        """The object behind `stream` was replaced or removed: drop the cached link."""
+        self._streams.pop(stream, None)
 
     # ---- index maintenance ----------------------------------------------
 

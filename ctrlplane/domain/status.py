@@ -73,7 +73,8 @@ def compute_status(
 def conditions(ds: DaemonSetState) -> list[objects_pb2.DaemonSetCondition]:
     out: list[objects_pb2.DaemonSetCondition] = []
     since = rfc3339(ds.updated_at)
-    if ds.failed_hash and ds.failed_hash == ds.template_hash:
+    failed = ds.failed_hash == ds.template_hash and not ds.rollout_complete
+    if ds.failed_hash and failed:
         out.append(
             objects_pb2.DaemonSetCondition(
                 type="RolloutFailed",
@@ -100,7 +101,7 @@ def conditions(ds: DaemonSetState) -> list[objects_pb2.DaemonSetCondition]:
     else:
         progressing = objects_pb2.DaemonSetCondition(
             type="Progressing",
-            status="False" if ds.failed_hash == ds.template_hash else "True",
+            status="False" if failed else "True",
             reason="Rolling",
             message=f"rolling out revision {ds.revision}",
             last_transition_time=since,

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from ctrlplane._proto.v1 import objects_pb2
 from ctrlplane.domain import fielderrors as fe
 from ctrlplane.domain import names
+from ctrlplane.domain.defaults import EXTENSIONS_V1BETA1
 from ctrlplane.domain.errors import FieldError
 from ctrlplane.domain.intorpercent import int_or_percent_errors, is_zero
 from ctrlplane.domain.labels import compile_selector, selector_errors
@@ -65,6 +66,21 @@ def daemon_set_errors(ds: objects_pb2.DaemonSet) -> list[FieldError]:
             fe.required("spec.progressDeadlineSeconds", "autoRollback needs a progress deadline")
         )
     return errors
+
+
+def daemon_set_update_errors(
+    old: objects_pb2.DaemonSet, new: objects_pb2.DaemonSet, written_version: str = ""
+) -> list[FieldError]:
+    """What an update may not change: the selector (except in extensions/v1beta1).
+
+    `written_version` is the apiVersion the new object was written in (before
+    defaulting recorded it as apps/v1): Kubernetes lets only
+    extensions/v1beta1 change a DaemonSet's selector, because that version
+    derives it from the template labels.
+    """
+    if written_version == EXTENSIONS_V1BETA1 or old.spec.selector == new.spec.selector:
+        return []
+    return [fe.invalid("spec.selector", new.spec.selector, "field is immutable")]
 
 
 def _selector(spec: objects_pb2.DaemonSetSpec) -> list[FieldError]:

@@ -55,20 +55,32 @@ class EventStore(Protocol):
         `expected` maps a stream to the version it must be at (NO_STREAM: must
         not exist; ANY_VERSION: no check); any mismatch raises
         ConcurrencyError and appends nothing. Concurrent calls are committed
-        together (group commit), each one still all-or-nothing.
+        together (group commit), each one still all-or-nothing. `expected`
+        may name streams the batch does not write to (a guard). An empty
+        batch only checks `expected` and returns the head.
+
+        Envelope fields set on a payload are ignored (the log fills them).
+        A malformed batch (no `kind`, empty stream, negative version or
+        cause_seq) raises ValueError; a storage failure EventLogError. If the
+        caller is cancelled after its batch went into a commit, the events
+        are appended anyway: re-read before retrying.
         """
         ...
 
     async def read(
         self, after_seq: int = 0, *, limit: int | None = None, until_seq: int | None = None
     ) -> list[events_pb2.Event]:
-        """Events with after_seq < seq (<= until_seq), oldest first, envelope filled."""
+        """Events with after_seq < seq (<= until_seq), oldest first, envelope filled.
+
+        Every call returns fresh objects: mutating them never changes the log.
+        """
         ...
 
     def iterate(
         self, after_seq: int = 0, *, until_seq: int | None = None, batch: int = 10_000
     ) -> AsyncIterator[list[events_pb2.Event]]:
-        """Read everything after `after_seq` in batches (for folds of big logs)."""
+        """Read everything after `after_seq` in batches (for folds of big logs),
+        until caught up with the head or `until_seq`; empty batches are never yielded."""
         ...
 
     async def head(self) -> int:
@@ -79,8 +91,16 @@ class EventStore(Protocol):
         """The version of `stream`, 0 if it has no events."""
         ...
 
+    # `timeout` is part of the contract (readers poll with it), hence the noqa.
     async def wait(self, after_seq: int, timeout: float | None = None) -> int:  # noqa: ASYNC109
-        """Wait until the head passes `after_seq` (or timeout); return the head."""
+        """Wait until the head passes `after_seq` (or timeout); return the head.
+
+        Returns at once if it already has; a wait in progress returns when the
+        store is closed. Events up to the returned head are readable when it
+        returns. Every method but close raises EventLogError on a closed store.
+        """
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Finish queued appends, release waiters, close files. Idempotent."""
+        ...

@@ -37,14 +37,6 @@ def prepare(events: Sequence[NewEvent], expected: Mapping[str, int] | None) -> l
     return prepared
 
 
-def streams_to_know(prepared: Iterable[Prepared], expected: Mapping[str, int] | None) -> set[str]:
-    """The streams whose current version `plan_group` will ask for."""
-    streams = {event[0] for event in prepared}
-    if expected:
-        streams.update(s for s, v in expected.items() if v != ANY_VERSION)
-    return streams
-
-
 @dataclass(slots=True)
 class GroupPlan:
     """What one commit writes, and each batch's outcome once it is durable."""

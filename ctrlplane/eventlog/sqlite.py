@@ -26,9 +26,9 @@ from typing import Any
 import aiosqlite
 
 from ctrlplane._proto.v1 import events_pb2
-from ctrlplane.eventlog.base import ConcurrencyError, EventLogError, NewEvent
+from ctrlplane.eventlog.base import ANY_VERSION, ConcurrencyError, EventLogError, NewEvent
 from ctrlplane.eventlog.codec import ROW_COLUMNS, decode_rows
-from ctrlplane.eventlog.grouping import Prepared, plan_group, prepare, streams_to_know
+from ctrlplane.eventlog.grouping import Prepared, plan_group, prepare
 from ctrlplane.eventlog.signal import HeadSignal
 
 SCHEMA_VERSION = 1  # PRAGMA user_version of a file this code writes
@@ -113,6 +113,13 @@ class SqliteEventStore:
                 await writer.execute("PRAGMA journal_mode=WAL")
                 await writer.execute("PRAGMA synchronous=NORMAL")
                 await writer.execute("PRAGMA busy_timeout=5000")
+                # Every commit rewrites the index pages of the streams it
+                # touched; a longer WAL before a checkpoint lets a checkpoint
+                # copy each hot page once for many commits, and do its two
+                # fsyncs less often (16 MB of WAL instead of 4 MB).
+                await writer.execute("PRAGMA wal_autocheckpoint=4000")
+                await writer.execute("PRAGMA journal_size_limit=67108864")
+                await writer.execute("PRAGMA cache_size=-32768")
                 await _check_schema(writer, path, create=True)
                 # A second connection so that reads never see the writer's
                 # uncommitted group, and run beside it (WAL allows that).
@@ -139,6 +146,10 @@ class SqliteEventStore:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    def _check_open(self) -> None:
+        if self._closing:
+            raise EventLogError(f"event log {self.path} is closed")
+
     # ---- writing -----------------------------------------------------------
 
     async def append(
@@ -148,8 +159,7 @@ class SqliteEventStore:
         the group being committed does not un-append it."""
         if self._writer is None:
             raise EventLogError(f"{self.path} is open read-only")
-        if self._closing:
-            raise EventLogError(f"event log {self.path} is closed")
+        self._check_open()
         prepared = prepare(events, expected)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append((prepared, expected, future))
@@ -222,10 +232,16 @@ class SqliteEventStore:
 
     async def _load_versions(self, group: list[_Pending]) -> None:
         assert self._writer is not None
+        known = self._versions
         unknown: set[str] = set()
         for prepared, expected, _ in group:
-            unknown.update(streams_to_know(prepared, expected))
-        unknown.difference_update(self._versions)
+            for event in prepared:
+                if event[0] not in known:
+                    unknown.add(event[0])
+            if expected:
+                unknown.update(
+                    s for s, v in expected.items() if v != ANY_VERSION and s not in known
+                )
         if not unknown:
             return
         names = list(unknown)
@@ -245,6 +261,7 @@ class SqliteEventStore:
     # ---- reading -----------------------------------------------------------
 
     async def _fetch(self, after_seq: int, until_seq: int | None, limit: int | None) -> list[Any]:
+        self._check_open()
         sql = _SELECT
         params: list[int] = [after_seq]
         if until_seq is not None:
@@ -293,11 +310,13 @@ class SqliteEventStore:
                     await fetch
 
     async def head(self) -> int:
+        self._check_open()
         if self._writer is None:
             return await _head(self._reader)
         return self._signal.head
 
     async def stream_version(self, stream: str) -> int:
+        self._check_open()
         known = self._versions.get(stream)
         if known is not None and not self._stale:
             return known
@@ -312,21 +331,24 @@ class SqliteEventStore:
         return int(version or 0)
 
     async def wait(self, after_seq: int, timeout: float | None = None) -> int:  # noqa: ASYNC109
+        self._check_open()
         if self._writer is not None:
             return await self._signal.wait(after_seq, timeout)
         # Another process writes: nothing tells us, so look now and then.
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            head = await _head(self._reader)
-            if head > after_seq or self._closing:
-                return head
+        head = await _head(self._reader)
+        while head <= after_seq:
             delay = _POLL_INTERVAL
             if deadline is not None:
                 delay = min(delay, deadline - loop.time())
                 if delay <= 0:
-                    return head
+                    break
             await asyncio.sleep(delay)
+            if self._closing:
+                break
+            head = await _head(self._reader)
+        return head
 
     async def close(self) -> None:
         if self._closing:

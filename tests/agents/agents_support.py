@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import pytest
 from conftest import Stubs
 from google.protobuf import json_format
 
@@ -143,9 +142,9 @@ class AgentProcs:
                 kill_group(pid)
 
 
-@pytest.fixture
-def agent_procs(tmp_path: Path) -> Iterator[AgentProcs]:
-    procs = AgentProcs(tmp_path)
+@contextlib.contextmanager
+def agent_processes(root: Path) -> Iterator[AgentProcs]:
+    procs = AgentProcs(root)
     try:
         yield procs
     finally:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-from agents_support import (  # noqa: F401 (agent_procs is a fixture)
+import pytest
+from agents_support import (
     AgentProcs,
-    agent_procs,
+    agent_processes,
     daemon_set,
     pid_alive,
     pods_of,
@@ -30,6 +32,12 @@ from ctrlplane._proto.v1 import api_pb2
 from ctrlplane.domain.state import ClusterState, PodState
 from ctrlplane.domain.status import daemon_set_status
 from ctrlplane.server import Plane
+
+
+@pytest.fixture
+def agent_procs(tmp_path: Path) -> Iterator[AgentProcs]:
+    with agent_processes(tmp_path) as procs:
+        yield procs
 
 
 def pod_of(state: ClusterState, ds: str, node: str) -> PodState | None:
@@ -97,7 +105,7 @@ async def test_killed_agent_is_lost_then_back_without_duplicates(
     await wait_until(lambda: state.nodes["node-k"].lost, 20, "never lost", feed=plane.feed)
     assert pid_alive(pid)  # the pod outlives its agent, as with kubelet
 
-    agent_procs.start(plane.address, "node-k")
+    again = agent_procs.start(plane.address, "node-k")
     await wait_until(
         lambda: state.nodes["node-k"].connected and not state.nodes["node-k"].lost,
         20,
@@ -106,6 +114,14 @@ async def test_killed_agent_is_lost_then_back_without_duplicates(
     await wait_until(lambda: ready(state, "logs", "node-k"), 20, feed=plane.feed)
     assert processes_of_pod(pod.key[1]) == [pid]  # adopted, not started twice
     assert pod_of(state, "logs", "node-k") is pod  # the same pod, never rescheduled
+
+    # SIGTERM: a clean goodbye (disconnected, not lost); the pod keeps running.
+    again.send_signal(signal.SIGTERM)
+    await wait_until(lambda: again.poll() is not None, 20)  # never block the plane's loop
+    assert again.returncode == 0
+    await wait_until(lambda: not state.nodes["node-k"].connected, 20, feed=plane.feed)
+    assert not state.nodes["node-k"].lost
+    assert pid_alive(pid)
 
 
 async def test_plane_restart_under_running_agents_loses_nothing(

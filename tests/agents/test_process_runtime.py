@@ -91,7 +91,8 @@ async def test_a_killed_process_is_restarted_and_counted(runtime: ProcessRuntime
                 [sleeper(volumeMounts=[{"name": "data", "mountPath": "/data"}])],
                 volumes=[{"name": "data", "hostPath": {"path": "/nonexistent/ctrlplane-test"}}],
             ),
-            "hostPath volume 'data': path '/nonexistent/ctrlplane-test' does not exist on this node",
+            "hostPath volume 'data': path '/nonexistent/ctrlplane-test' "
+            "does not exist on this node",
             id="missing-host-path",
         ),
     ],

@@ -10,6 +10,7 @@ from conftest import Stubs
 from support import daemon_set, example, manifest, node, wait_until
 
 from ctrlplane._proto.v1 import api_pb2, events_pb2
+from ctrlplane.eventlog.base import NewEvent
 from ctrlplane.server import Plane
 
 
@@ -191,8 +192,6 @@ async def test_plan_lists_node_changes_and_generation(plane: Plane, stubs: Stubs
 
 async def _report_ready(plane: Plane, pod_name: str, node_name: str) -> None:
     """What an agent would append when the pod runs and is ready."""
-    from ctrlplane.eventlog.base import NewEvent
-
     payload = events_pb2.Event(
         pod_status_reported=events_pb2.PodStatusReported(
             namespace="default", pod_name=pod_name, node_name=node_name, phase="Running", ready=True
@@ -269,3 +268,33 @@ async def test_actor_comes_from_metadata(plane: Plane, stubs: Stubs) -> None:
     )
     (event,) = await plane.store.read(0, limit=1)
     assert event.actor == "user:alice"
+
+
+async def test_watch_rollout_reports_failure(plane: Plane, stubs: Stubs) -> None:
+    await stubs.nodes.Register(node("n1"))
+    created = await apply(stubs, daemon_set("web"))
+    call = stubs.daemon_sets.WatchRollout(
+        api_pb2.WatchRolloutRequest(ref=api_pb2.ObjectRef(name="web"), watch=True)
+    )
+    first = await call.read()
+    assert not first.done
+    failed = events_pb2.Event(
+        rollout_failed=events_pb2.RolloutFailed(
+            namespace="default",
+            name="web",
+            revision_hash=created.daemon_set.status.current_revision_hash,
+            revision=1,
+            reason="ProgressDeadlineExceeded",
+            message="no progress for 10 s",
+        )
+    )
+    # What the controller appends when the progress deadline passes.
+    await plane.store.append(
+        [NewEvent("daemonset/default/web", failed, "controller", plane.config.clock.now())]
+    )
+    messages = [first]
+    while (message := await call.read()) is not grpc.aio.EOF:
+        messages.append(message)
+    assert messages[-1].done
+    assert messages[-1].failed
+    assert messages[-1].message == 'daemon set "web" rollout failed: no progress for 10 s\n'

@@ -16,6 +16,7 @@ from ctrlplane.cli.args import (
     parse_ref,
     parse_targets,
 )
+from ctrlplane.cli.events_cmd import streams_of
 from ctrlplane.cli.nodes import parse_label_args, parse_taint_args, split_node_args
 
 
@@ -28,8 +29,11 @@ from ctrlplane.cli.nodes import parse_label_args, parse_taint_args, split_node_a
         pytest.param(["ds,pods,nodes"], [Target(DAEMON_SETS, ()), Target(PODS, ()),
                                          Target(NODES, ())], id="comma-list"),
         pytest.param(["po,pod"], [Target(PODS, ())], id="comma-list-repeats"),
-        pytest.param(["ds/fluentd", "no/node-1"], [Target(DAEMON_SETS, ("fluentd",)),
-                                                   Target(NODES, ("node-1",))], id="type-slash-name"),
+        pytest.param(
+            ["ds/fluentd", "no/node-1"],
+            [Target(DAEMON_SETS, ("fluentd",)), Target(NODES, ("node-1",))],
+            id="type-slash-name",
+        ),
     ],
 )
 def test_parse_targets(words: list[str], expected: list[Target]) -> None:
@@ -183,3 +187,23 @@ def test_split_node_args(words: list[str], name: str, rest: list[str]) -> None:
 def test_split_node_args_refuses_other_kinds() -> None:
     with pytest.raises(UsageError, match="only nodes"):
         split_node_args(["ds", "fluentd", "a=b"])
+
+
+@pytest.mark.parametrize(
+    ("words", "namespace", "streams"),
+    [
+        pytest.param(["ds/fluentd"], "", {"daemonset/default/fluentd"}, id="daemon-set"),
+        pytest.param(["daemonset/x", "node/n1"], "kube-system",
+                     {"daemonset/kube-system/x", "node/n1"}, id="namespace-and-node"),
+        pytest.param([], "", set(), id="none"),
+    ],
+)
+def test_event_stream_filters(words: list[str], namespace: str, streams: set[str]) -> None:
+    assert streams_of(words, namespace) == streams
+
+
+@pytest.mark.parametrize("word", [pytest.param("fluentd", id="no-kind"),
+                                  pytest.param("pod/x", id="pod")])
+def test_event_stream_filter_errors(word: str) -> None:
+    with pytest.raises(UsageError):
+        streams_of([word], "")

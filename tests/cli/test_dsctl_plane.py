@@ -6,6 +6,7 @@ scheduled by the controller but never run, which is all get/label/taint need.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from conftest import EXAMPLES, Stubs
 from support import wait_until
 
 from cli.dsctl_run import dsctl
-from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane._proto.v1 import api_pb2, objects_pb2
+from ctrlplane.cli.dsctl import main
 from ctrlplane.server import Plane
 
 FLUENTD = EXAMPLES / "fluentd-daemonset.yaml"
@@ -73,7 +75,7 @@ async def test_apply_get_reapply_change_delete(
                                           "-o", "yaml")).out)
     assert as_yaml["kind"] == "DaemonSet"
     assert as_yaml["metadata"]["name"] == "fluentd"
-    assert as_yaml["metadata"]["generation"] in ("1", 1)
+    assert as_yaml["metadata"]["generation"] == 1
     assert as_yaml["spec"]["template"]["spec"]["containers"][0]["name"] == "fluentd-es"
 
     changed = tmp_path / "fluentd.yaml"
@@ -83,7 +85,7 @@ async def test_apply_get_reapply_change_delete(
     as_json = json.loads((await dsctl(capsys, plane.address, "get", "ds", "-o", "json")).out)
     assert as_json["kind"] == "List"
     assert as_json["apiVersion"] == "v1"
-    assert [int(i["metadata"]["generation"]) for i in as_json["items"]] == [2]
+    assert [i["metadata"]["generation"] for i in as_json["items"]] == [2]
 
     deleted = await dsctl(capsys, plane.address, "delete", "ds", "fluentd")
     assert (deleted.code, deleted.out) == (0, 'daemonset.apps "fluentd" deleted\n')
@@ -160,6 +162,15 @@ async def test_nodes_label_taint_cordon_and_pods_follow(
     assert row.split()[1:3] == ["0/1", "Pending"]
     assert row.split()[-1] == "node-2"
 
+    on_node2 = await dsctl(capsys, plane.address, "get", "pods", "-o", "name",
+                           "--field-selector", "spec.nodeName=node-2")
+    assert on_node2.out.startswith("pod/ssd-agent-")
+    assert len(on_node2.out.splitlines()) == 1
+    on_node1 = await dsctl(capsys, plane.address, "get", "pods",
+                           "--field-selector=spec.nodeName=node-1")
+    assert on_node1.out == ""
+    assert "No resources found" in on_node1.err
+
     tainted = await dsctl(capsys, plane.address, "taint", "nodes", "node-3", "gpu=yes:NoSchedule")
     assert tainted.out == "node/node-3 tainted\n"
     cordoned = await dsctl(capsys, plane.address, "cordon", "node-3")
@@ -231,6 +242,11 @@ async def test_events_table_json_and_export(
 
     since = await dsctl(capsys, plane.address, "events", "--since", "1", "-o", "json")
     assert all(json.loads(line)["seq"] > 1 for line in since.out.splitlines())
+    only = await dsctl(capsys, plane.address, "events", "ds/ssd-agent", "--type",
+                       "DaemonSetApplied", "-o", "json")
+    assert [json.loads(line)["seq"] for line in only.out.splitlines()] == [first["seq"]]
+    nothing = await dsctl(capsys, plane.address, "events", "node/nope", "-o", "json")
+    assert (nothing.code, nothing.out) == (0, "")
 
     export = tmp_path / "log.jsonl"
     done = await dsctl(capsys, plane.address, "events", "--export", str(export))
@@ -238,3 +254,39 @@ async def test_events_table_json_and_export(
     exported = [json.loads(line) for line in export.read_text().splitlines()]
     assert exported[0] == first
     assert [e["seq"] for e in exported] == list(range(1, len(exported) + 1))
+
+
+async def test_get_watch_prints_the_pod_following_a_label(
+    plane: Plane, stubs: Stubs, capsys: pytest.CaptureFixture[str], ssd_file: Path
+) -> None:
+    await register(stubs, "node-1", disktype="ssd")
+    await register(stubs, "node-2", disktype="hdd")
+    await dsctl(capsys, plane.address, "apply", "-f", str(ssd_file))
+
+    async def one_pod() -> bool:
+        listed = await dsctl(capsys, plane.address, "get", "pods", "-o", "name")
+        return len(listed.out.splitlines()) == 1
+
+    await wait_until(one_pod, message="a pod on node-1")
+    capsys.readouterr()
+    watching = asyncio.create_task(asyncio.to_thread(
+        main, ["--server", plane.address, "get", "pods", "-o", "wide", "-w",
+               "--request-timeout=4s"]))
+    seen = ""
+
+    def printed() -> str:
+        nonlocal seen
+        seen += capsys.readouterr().out
+        return seen
+
+    await wait_until(lambda: len(printed().splitlines()) >= 2, message="the initial table")
+    await stubs.nodes.Label(api_pb2.LabelRequest(name="node-2", set={"disktype": "ssd"},
+                                                 overwrite=True))
+    await stubs.nodes.Label(api_pb2.LabelRequest(name="node-1", remove=["disktype"]))
+    assert await watching == 0
+    lines = printed().splitlines()
+    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]
+    assert lines[1].split()[-1] == "node-1"
+    updates = lines[2:]
+    assert any(line.split()[-1] == "node-2" for line in updates), lines
+    assert any("(deleted)" in line and line.split()[-1] == "node-1" for line in updates), lines

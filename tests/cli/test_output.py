@@ -58,7 +58,8 @@ def test_age(timestamp: str, expected: str) -> None:
 
 
 def test_table_aligns_like_kubectl_tabwriter() -> None:
-    text = output.table([["NAME", "READY", "AGE"], ["fluentd-abc", "1/1", "5s"], ["x", "0/1", "3m"]])
+    rows = [["NAME", "READY", "AGE"], ["fluentd-abc", "1/1", "5s"], ["x", "0/1", "3m"]]
+    text = output.table(rows)
     assert text == (
         "NAME          READY   AGE\n"
         "fluentd-abc   1/1     5s\n"
@@ -215,3 +216,22 @@ def test_objects_render_kubernetes_shaped_json_and_yaml() -> None:
     assert [i["kind"] for i in listed["items"]] == ["DaemonSet", "Pod"]
     assert listed["items"][1]["spec"]["nodeName"] == "node-1"
     assert listed["items"][1]["status"]["conditions"] == [{"type": "Ready", "status": "True"}]
+
+
+def test_int64_fields_are_numbers_as_in_kubernetes() -> None:
+    ds = daemon_set()
+    ds.metadata.generation = 3
+    ds.spec.template.spec.termination_grace_period_seconds = 30
+    ds.spec.template.spec.tolerations.add(key="k", toleration_seconds=5)
+    data = output.to_dict(ds)
+    assert data["metadata"]["generation"] == 3
+    spec = data["spec"]["template"]["spec"]
+    assert spec["terminationGracePeriodSeconds"] == 30
+    assert spec["tolerations"][0]["tolerationSeconds"] == 5
+    assert spec["nodeSelector"] == {"disktype": "ssd"}
+
+
+def test_a_later_row_wider_than_its_table_keeps_its_padding() -> None:
+    widths = output.column_widths([["NAME", "AGE"], ["a", "1s"]])
+    assert output.table_row(["a (deleted)", "1s"], widths) == "a (deleted)   1s\n"
+    assert output.table_row(["b", "2s"], widths) == "b      2s\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -39,13 +40,13 @@ spec:
 NODES = ("node-1", "node-2", "node-3")
 
 
-@pytest.fixture
-async def agents(plane: Plane) -> AsyncIterator[list[Agent]]:
-    """Three simulated agents (pods ready at once) connected to the plane."""
+@contextlib.asynccontextmanager
+async def running_agents(plane: Plane, ready_delay: float = 0.0) -> AsyncIterator[list[Agent]]:
+    """Three simulated agents connected to the plane; pods ready after `ready_delay`."""
     async with grpc.aio.insecure_channel(plane.address) as channel:
         started = [
             Agent(AgentConfig(node_name=name, labels={"zone": name}),
-                  SimulatedRuntime(), channel, rng=random.Random(i))
+                  SimulatedRuntime(ready_delay=ready_delay), channel, rng=random.Random(i))
             for i, name in enumerate(NODES)
         ]
         tasks = [asyncio.create_task(agent.run()) for agent in started]
@@ -55,6 +56,12 @@ async def agents(plane: Plane) -> AsyncIterator[list[Agent]]:
         for agent in started:
             agent.stop()
         await asyncio.gather(*tasks)
+
+
+@pytest.fixture
+async def agents(plane: Plane) -> AsyncIterator[list[Agent]]:
+    async with running_agents(plane) as started:
+        yield started
 
 
 def write(tmp_path: Path, version: str) -> str:
@@ -189,3 +196,20 @@ async def test_plan_exit_codes_and_expected_generation(
     error = await dsctl(capsys, plane.address, "plan", "-f", str(broken))
     assert error.code == 2
     assert error.err.startswith("error: ")
+
+
+async def test_rollout_status_fails_past_the_progress_deadline(
+    plane: Plane, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "stuck.yaml"
+    manifest.write_text(
+        TEMPLATE.format(version="v1").replace("spec:\n  selector:",
+                                              "spec:\n  progressDeadlineSeconds: 1\n  selector:")
+    )
+    # Pods that never become ready within the test: the rollout stops progressing.
+    async with running_agents(plane, ready_delay=3600):
+        await dsctl(capsys, plane.address, "apply", "-f", str(manifest))
+        failed = await status(capsys, plane)
+    assert failed.code == 1
+    assert failed.err.startswith('error: daemon set "web" rollout failed')
+    assert len(failed.err.splitlines()) == 1

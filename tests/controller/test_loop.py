@@ -11,7 +11,7 @@ import pytest
 from support import daemon_set, node, wait_until
 
 from ctrlplane._proto.v1 import events_pb2
-from ctrlplane.clock import FakeClock
+from ctrlplane.clock import Clock, FakeClock, SystemClock
 from ctrlplane.controller.feed import StateFeed
 from ctrlplane.controller.loop import Controller
 from ctrlplane.domain.manifests import prepare_daemon_set
@@ -79,11 +79,25 @@ async def test_feed_folds_then_tails_and_publishes(store: EventStore) -> None:
         task.cancel()
 
 
+async def test_bounded_subscription_overflows_instead_of_growing(store: EventStore) -> None:
+    feed = StateFeed(store)
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(feed.run())
+        await feed.ready.wait()
+        async with feed.subscribe(limit=2) as slow, feed.subscribe() as fast:
+            for name in ("n1", "n2", "n3"):  # three batches: one more than `slow` holds
+                await feed.wait_for_seq(await store.append([register(name)]), 5)
+            assert slow.overflowed
+            assert slow.get_nowait() == []  # dropped; the reader looks at the state
+            assert [e.seq for e, _t in fast.get_nowait()] == [1, 2, 3]
+        task.cancel()
+
+
 # ---- the controller ----------------------------------------------------------
 
 
-async def run_plane(store: EventStore, clock: FakeClock) -> tuple[StateFeed, Controller]:
-    """A feed and a controller in the current task group's absence: caller cancels them."""
+def run_plane(store: EventStore, clock: Clock) -> tuple[StateFeed, Controller]:
+    """A feed and a controller over `store`; the caller runs and cancels their tasks."""
     feed = StateFeed(store)
     return feed, Controller(feed, store, clock, strict=True)
 
@@ -97,7 +111,7 @@ async def test_controller_schedules_eligible_nodes_once(store: EventStore) -> No
         ]
     )
     await store.append([applied("web", node_selector={"zone": "a"})])
-    feed, controller = await run_plane(store, FakeClock(T0))
+    feed, controller = run_plane(store, FakeClock(T0))
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(feed.run()), tg.create_task(controller.run())]
         await wait_until(lambda: len(feed.state.pods) == 2, feed=feed, message="two pods")
@@ -117,7 +131,7 @@ async def test_stale_second_controller_cannot_write(store: EventStore) -> None:
     await store.append([register("n1"), register("n2")])
     before = await store.append([applied("web")])
     clock = FakeClock(T0)
-    feed, controller = await run_plane(store, clock)
+    feed, controller = run_plane(store, clock)
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(feed.run()), tg.create_task(controller.run())]
         await wait_until(lambda: len(feed.state.pods) == 2, feed=feed, message="two pods")
@@ -144,7 +158,7 @@ async def test_stale_second_controller_cannot_write(store: EventStore) -> None:
 async def test_restarted_controller_continues(store: EventStore) -> None:
     await store.append([register("n1"), applied("web")])
     clock = FakeClock(T0)
-    feed, controller = await run_plane(store, clock)
+    feed, controller = run_plane(store, clock)
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(feed.run()), tg.create_task(controller.run())]
         await wait_until(lambda: len(feed.state.pods) == 1, feed=feed, message="n1's pod")
@@ -154,7 +168,7 @@ async def test_restarted_controller_continues(store: EventStore) -> None:
     await store.append([register("n2")])
     head = await store.head()
 
-    feed, controller = await run_plane(store, clock)
+    feed, controller = run_plane(store, clock)
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(feed.run()), tg.create_task(controller.run())]
         await wait_until(lambda: len(feed.state.pods) == 2, feed=feed, message="n2's pod")
@@ -162,3 +176,31 @@ async def test_restarted_controller_continues(store: EventStore) -> None:
             task.cancel()
     events = await store.read(head)
     assert scheduled(events) == [("web", "n2")]  # n1's pod was not decided twice
+
+
+async def test_timer_wakes_the_controller_after_back_off(store: EventStore) -> None:
+    """A Failed pod is replaced once its back-off (1 s after the first failure) has passed,
+    with no event in between: only the controller's timer can wake it."""
+    clock = SystemClock()
+    await store.append([register("n1"), applied("web")])
+    feed, controller = run_plane(store, clock)
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(feed.run()), tg.create_task(controller.run())]
+        await wait_until(lambda: len(feed.state.pods) == 1, feed=feed, message="n1's pod")
+        ((_, first),) = feed.state.pods
+        failed = events_pb2.Event(
+            pod_status_reported=events_pb2.PodStatusReported(
+                namespace="default", pod_name=first, node_name="n1", phase="Failed"
+            )
+        )
+        reported = await store.append([NewEvent("node/n1", failed, "agent:n1", clock.now())])
+        await wait_until(
+            lambda: {name for _ns, name in feed.state.pods} - {first},
+            timeout=10,
+            feed=feed,
+            message="a replacement pod after the back-off",
+        )
+        for task in tasks:
+            task.cancel()
+    kinds = [e.WhichOneof("kind") for e in await store.read(reported)]
+    assert kinds[:2] == ["pod_deleted", "pod_scheduled"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +44,9 @@ def daemon_sets(draw: st.DrawFn) -> objects_pb2.DaemonSet:
         tolerations=draw(
             st.lists(
                 st.builds(
-                    objects_pb2.Toleration, key=st.sampled_from(["dedicated", "gpu"]), operator=st.just("Exists")
+                    objects_pb2.Toleration,
+                    key=st.sampled_from(["dedicated", "gpu"]),
+                    operator=st.just("Exists"),
                 ),
                 max_size=1,
             )
@@ -59,38 +64,47 @@ ops = st.one_of(
     st.tuples(st.just("apply"), daemon_sets()),
     st.tuples(st.just("delete-ds"), st.sampled_from(SETS)),
     st.tuples(st.just("ready"), st.just(None)),
+    st.tuples(st.just("fail"), st.integers(0, 20)),
+    st.tuples(st.just("delete-pod"), st.integers(0, 20)),
     st.tuples(st.just("wait"), st.floats(0.5, 100)),
 )
 
 
-def _do(s: Scenario, op: tuple[object, ...]) -> None:
-    kind = op[0]
+def _do(s: Scenario, op: tuple[Any, ...]) -> None:
+    kind, *args = op
     state = s.state
     if kind == "register":
-        s.register(op[1], op[2], op[3])  # type: ignore[arg-type]
+        s.register(*args)
     elif kind in ("label", "taint", "lose", "connect", "delete-node"):
-        if op[1] not in state.nodes:
+        if args[0] not in state.nodes:
             return
-        if kind == "label":
-            s.label(op[1], op[2])  # type: ignore[arg-type]
-        elif kind == "taint":
-            s.set_taints(op[1], op[2])  # type: ignore[arg-type]
-        elif kind == "lose":
-            s.lose(op[1])  # type: ignore[arg-type]
-        elif kind == "connect":
-            s.connect(op[1])  # type: ignore[arg-type]
-        else:
-            s.delete_node(op[1])  # type: ignore[arg-type]
+        actions: dict[str, Callable[..., object]] = {
+            "label": s.label,
+            "taint": s.set_taints,
+            "lose": s.lose,
+            "connect": s.connect,
+            "delete-node": s.delete_node,
+        }
+        actions[kind](*args)
     elif kind == "apply":
-        s.apply(op[1])  # type: ignore[arg-type]
+        s.apply(args[0])
     elif kind == "delete-ds":
-        ds = state.daemon_sets.get(("default", str(op[1])))
+        ds = state.daemon_sets.get(("default", args[0]))
         if ds is not None and not ds.deleted:
-            s.delete_daemon_set(str(op[1]))
+            s.delete_daemon_set(args[0])
     elif kind == "ready":
         s.ready_all()
+    elif kind in ("fail", "delete-pod"):
+        pods = sorted(k for k, p in state.pods.items() if not p.static)
+        if not pods:
+            return
+        ns, name = pods[args[0] % len(pods)]
+        if kind == "fail":
+            s.report(name, phase="Failed", ready=False, namespace=ns)
+        else:
+            s.request_delete(name, namespace=ns)
     elif kind == "wait":
-        s.advance(float(op[1]))  # type: ignore[arg-type]
+        s.advance(args[0])
 
 
 def _check_placement(s: Scenario) -> None:
@@ -111,9 +125,20 @@ def _check_placement(s: Scenario) -> None:
         assert set(ds.pods_by_node) <= set(s.state.nodes), key
 
 
+registered = st.lists(
+    st.tuples(st.just("register"), st.sampled_from(NODES), labels_st, taints_st),
+    min_size=1,
+    max_size=6,
+)
+applied = st.lists(st.tuples(st.just("apply"), daemon_sets()), min_size=1, max_size=2)
+histories = st.tuples(registered, applied, st.lists(ops, max_size=20)).map(
+    lambda parts: parts[0] + parts[1] + parts[2]
+)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(ops, min_size=1, max_size=25))
-def test_reconcile_is_idempotent_and_places_exactly(history: list[tuple[object, ...]]) -> None:
+@given(histories)
+def test_reconcile_is_idempotent_and_places_exactly(history: list[tuple[Any, ...]]) -> None:
     s = Scenario()
     for op in history:
         _do(s, op)
@@ -125,8 +150,8 @@ def test_reconcile_is_idempotent_and_places_exactly(history: list[tuple[object, 
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(ops, min_size=1, max_size=20), st.integers(0, 200))
-def test_fold_is_a_fold(history: list[tuple[object, ...]], cut: int) -> None:
+@given(histories, st.integers(0, 200))
+def test_fold_is_a_fold(history: list[tuple[Any, ...]], cut: int) -> None:
     s = Scenario()
     for op in history:
         _do(s, op)

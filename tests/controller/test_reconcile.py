@@ -216,3 +216,46 @@ def test_pod_names_are_deterministic_and_unique() -> None:
     first = names()
     assert first == names()
     assert len(set(first)) == 300
+
+
+def _anti_affinity_to_self(topology_key: str) -> objects_pb2.Affinity:
+    affinity = objects_pb2.Affinity()
+    term = affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution.add()
+    term.label_selector.match_labels["app"] = "logs"
+    term.topology_key = topology_key
+    return affinity
+
+
+def test_anti_affinity_counts_pods_scheduled_earlier_in_the_pass() -> None:
+    s = Scenario()
+    for name, zone in (("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b"), ("c1", "c")):
+        s.register(name, {"zone": zone})
+    s.apply(daemon_set("logs", affinity=_anti_affinity_to_self("zone")))
+    result = s.step("logs", nodes=["a2"])  # required pod affinity: every node is looked at
+    assert summary(result.decisions) == [
+        ("schedule", "a1", "NodeEligible"),
+        ("schedule", "b1", "NodeEligible"),
+        ("schedule", "c1", "NodeEligible"),
+    ]
+    assert s.reconcile("logs").decisions == []
+    # a new zone-b node: its domain already has a pod, so nothing runs there
+    s.register("b3", {"zone": "b"})
+    assert s.reconcile("logs", ["b3"]).decisions == []
+
+
+def test_pod_affinity_to_a_static_pod() -> None:
+    s = Scenario()
+    s.register("n1", {"kubernetes.io/hostname": "n1"})
+    s.register("n2", {"kubernetes.io/hostname": "n2"})
+    affinity = objects_pb2.Affinity()
+    term = affinity.pod_affinity.required_during_scheduling_ignored_during_execution.add()
+    term.label_selector.match_labels["component"] = "etcd"
+    term.topology_key = "kubernetes.io/hostname"
+    s.apply(daemon_set("logs", affinity=affinity))
+    assert summary(s.reconcile("logs").decisions) == [("completed", "1")]
+    mirror = objects_pb2.Pod()
+    mirror.metadata.name = "etcd-n2"
+    mirror.metadata.labels["component"] = "etcd"
+    touched = s.static_pod("n2", mirror)
+    assert touched.pods_changed
+    assert summary(s.reconcile("logs").decisions) == [("schedule", "n2", "NodeEligible")]

@@ -16,6 +16,7 @@ from ctrlplane.domain.errors import InvalidSpec
 from ctrlplane.domain.manifests import load_manifests, prepare_daemon_set
 from ctrlplane.domain.validation import (
     daemon_set_errors,
+    daemon_set_update_errors,
     label_key_errors,
     labels_errors,
     node_name_errors,
@@ -886,3 +887,24 @@ def test_any_replacement_loads_or_names_its_fields(path: tuple[Any, ...], value:
         errors = error.errors
         assert errors, "an InvalidSpec always carries at least one FieldError"
     assert all(e.path and e.message for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("written_version", "allowed"),
+    [
+        pytest.param("apps/v1", False, id="apps-v1-immutable"),
+        pytest.param("apps/v1beta2", False, id="apps-v1beta2-immutable"),
+        pytest.param("extensions/v1beta1", True, id="extensions-may-change-it"),
+    ],
+)
+def test_selector_is_immutable_on_update(written_version: str, allowed: bool) -> None:
+    (old,) = load(BASE)
+    changed = copy.deepcopy(BASE)
+    set_("spec", "selector", {"matchLabels": {"id": "fluentd"}})(changed)
+    (new,) = load(changed)
+    errors = daemon_set_update_errors(old.obj, new.obj, written_version)
+    assert (errors == []) is allowed
+    if not allowed:
+        assert [str(e).split(":")[0] for e in errors] == ["spec.selector"]
+        assert "field is immutable" in str(errors[0])
+    assert daemon_set_update_errors(old.obj, old.obj, written_version) == []

@@ -26,7 +26,9 @@ def event(stream: str, n: int) -> NewEvent:
 async def appender(store: SqliteEventStore, stream: str) -> None:
     version = await store.stream_version(stream)
     while True:
-        await store.append([event(stream, version + 1), event(stream, version + 2)], {stream: version})
+        await store.append(
+            [event(stream, version + 1), event(stream, version + 2)], {stream: version}
+        )
         version += 2
 
 

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ctrlplane._proto.v1 import events_pb2
+from ctrlplane.domain.streams import event_type
 from ctrlplane.eventlog import EventLogError
 from ctrlplane.eventlog.codec import decode_row_slow, decode_rows, payload_data
 
@@ -49,3 +50,16 @@ def test_payload_data_names_the_type_and_drops_the_envelope() -> None:
     assert events_pb2.Event.FromString(data) == events_pb2.Event(
         node_cordoned=events_pb2.NodeCordoned()
     )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(field.name, id=field.name)
+        for field in events_pb2.Event.DESCRIPTOR.oneofs_by_name["kind"].fields
+    ],
+)
+def test_every_kind_gets_the_type_name_of_event_type(kind: str) -> None:
+    event = events_pb2.Event()
+    getattr(event, kind).SetInParent()
+    assert payload_data(event)[0] == event_type(event)

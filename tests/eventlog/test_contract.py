@@ -26,7 +26,9 @@ def labels(stream: str, n: int = 0, *, actor: str = "user:test", cause_seq: int 
     payload = events_pb2.Event(
         node_labels_changed=events_pb2.NodeLabelsChanged(node_name=node, labels={"n": str(n)})
     )
-    return NewEvent(stream=stream, payload=payload, actor=actor, time=1000.0 + n, cause_seq=cause_seq)
+    return NewEvent(
+        stream=stream, payload=payload, actor=actor, time=1000.0 + n, cause_seq=cause_seq
+    )
 
 
 @pytest.fixture(params=["sqlite", "memory"])
@@ -133,7 +135,10 @@ async def test_a_batch_is_all_or_nothing(store: EventStore) -> None:
 async def test_many_tasks_with_the_same_stale_version_exactly_one_wins(store: EventStore) -> None:
     await store.append([labels("node/a", 0)])
     results = await asyncio.gather(
-        *(store.append([labels("node/a", i), labels("node/b", i)], {"node/a": 1}) for i in range(30)),
+        *(
+            store.append([labels("node/a", i), labels("node/b", i)], {"node/a": 1})
+            for i in range(30)
+        ),
         return_exceptions=True,
     )
     wins = [r for r in results if isinstance(r, int)]
@@ -147,7 +152,9 @@ async def test_many_tasks_with_the_same_stale_version_exactly_one_wins(store: Ev
 async def test_group_commit_of_100_concurrent_appenders(store: EventStore) -> None:
     async def appender(i: int) -> list[int]:
         stream = f"node/n{i % 10}"
-        return [await store.append([labels(stream, k)], {f"node/own{i}": ANY_VERSION}) for k in range(3)]
+        return [
+            await store.append([labels(stream, k)], {f"node/own{i}": ANY_VERSION}) for k in range(3)
+        ]
 
     results = await asyncio.gather(*(appender(i) for i in range(100)))
     returned = sorted(seq for r in results for seq in r)
@@ -255,7 +262,22 @@ async def test_an_empty_batch_checks_versions_and_appends_nothing(store: EventSt
     assert await store.head() == 1
 
 
-async def test_a_closed_store_refuses_appends(store: EventStore) -> None:
+async def test_close_releases_waiters_then_everything_refuses(store: EventStore) -> None:
+    await store.append([labels("node/a")])
+    waiter = asyncio.create_task(store.wait(1))
+    await asyncio.sleep(0)  # let it start waiting
     await store.close()
+    assert await waiter == 1
+    await store.close()  # idempotent
     with pytest.raises(EventLogError):
         await store.append([labels("node/a")])
+    with pytest.raises(EventLogError):
+        await store.read()
+    with pytest.raises(EventLogError):
+        await store.head()
+    with pytest.raises(EventLogError):
+        await store.stream_version("node/a")
+    with pytest.raises(EventLogError):
+        await store.wait(0, timeout=0)
+    with pytest.raises(EventLogError):
+        [batch async for batch in store.iterate()]

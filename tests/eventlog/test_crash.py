@@ -16,7 +16,7 @@ from ctrlplane.eventlog import SqliteEventStore
 from .test_contract import labels
 
 HELPER = Path(__file__).with_name("crash_writer.py")
-EVENTS_PER_ROUND = 5_000
+EVENTS_PER_ROUND = 3_000
 ROUNDS = 3
 
 
@@ -41,11 +41,15 @@ async def run_and_kill(path: Path, at_least: int) -> None:
 
 
 async def check_log(path: Path) -> int:
+    # What `dsctl replay` does with a dead plane's log: open it read-only first.
+    async with await SqliteEventStore.open(path, read_only=True) as log:
+        head = await log.head()
+        assert [e.seq for e in await log.read()] == list(range(1, head + 1))
     with closing(sqlite3.connect(path)) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         types = raw.execute("SELECT type FROM events ORDER BY seq").fetchall()
     async with await SqliteEventStore.open(path) as store:
-        head = await store.head()
+        assert await store.head() == head
         events = [e async for batch in store.iterate(batch=997) for e in batch]
         assert [e.seq for e in events] == list(range(1, head + 1))
         assert [(event_type(e),) for e in events] == types

@@ -169,3 +169,14 @@ async def test_open_store_read_only(tmp_path: Path) -> None:
         assert await store.head() == 1
     finally:
         await store.close()
+
+
+async def test_closing_a_read_only_store_releases_a_polling_waiter(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    async with await SqliteEventStore.open(path) as writer:
+        await writer.append([labels("node/a")])
+    reader = await SqliteEventStore.open(path, read_only=True)
+    waiter = asyncio.create_task(reader.wait(1))
+    await asyncio.sleep(0)  # let it start polling
+    await reader.close()
+    assert await waiter == 1

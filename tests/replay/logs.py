@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
 from ctrlplane.domain.revisions import template_hash
-from ctrlplane.domain.state import ClusterState
+from ctrlplane.controller.loop import merge
+from ctrlplane.domain.state import ClusterState, DsKey
 from ctrlplane.domain.streams import daemon_set_stream, node_stream
 
 NS = "default"
@@ -65,6 +66,9 @@ class LogBuilder:
     events: list[events_pb2.Event] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
     state: ClusterState = field(default_factory=ClusterState)
+    # What the live loop would have to look at, from the Touched of each event
+    # (ctrlplane/controller/loop.py: dirty_from), for incremental passes.
+    dirty: dict[DsKey, set[str] | None] = field(default_factory=dict)
 
     def add(self, stream: str, payload: events_pb2.Event, actor: str, *,
             cause_seq: int = 0, time: float | None = None) -> events_pb2.Event:
@@ -78,7 +82,10 @@ class LogBuilder:
         event.actor = actor
         event.cause_seq = cause_seq
         self.events.append(event)
-        self.state.apply(event)
+        touched = self.state.apply(event)
+        keys = set(self.state.daemon_sets) if touched.all_daemon_sets else set()
+        for key in keys | touched.daemon_sets:
+            merge(self.dirty, key, touched.nodes or None)
         return event
 
     def tick(self, seconds: float = 1.0) -> None:
@@ -137,16 +144,24 @@ class LogBuilder:
     # ---- the controller ---------------------------------------------------
 
     def controller_pass(self, nodes: Iterable[str] | None = None) -> list[events_pb2.Event]:
-        """One pass over every daemon set, decisions appended like the live loop does."""
+        """One pass over every daemon set (limited to `nodes`), appended like the live loop."""
+        work: dict[DsKey, set[str] | None] = {
+            key: None if nodes is None else set(nodes) for key in self.state.daemon_sets}
+        return self._pass(work)
+
+    def incremental_pass(self) -> list[events_pb2.Event]:
+        """What the live loop does: only the sets and nodes touched since the last pass."""
+        return self._pass(self.dirty)
+
+    def _pass(self, work: dict[DsKey, set[str] | None]) -> list[events_pb2.Event]:
         from ctrlplane.controller.reconcile import reconcile
 
         cause = self.state.seq
         now = self.time
         decisions = []
-        for key in sorted(self.state.daemon_sets):
-            result = reconcile(self.state, key, now,
-                               nodes=None if nodes is None else set(nodes))
-            decisions.extend(result.decisions)
+        for key, nodes in sorted(work.items()):
+            decisions.extend(reconcile(self.state, key, now, nodes=nodes).decisions)
+        self.dirty = {}
         return [self.add(d.stream, d.payload, "controller", cause_seq=cause, time=now)
                 for d in decisions]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from ctrlplane.domain.state import ClusterState
 from ctrlplane.server import Plane, PlaneConfig
 
 REPO = Path(__file__).resolve().parents[2]
+AGENT_MAIN = "import sys; from agents.main import main; sys.exit(main(sys.argv[1:]))"
 SEED_FLUENTD = REPO / "examples" / "fluentd-daemonset.yaml"
 
 WEB = """\
@@ -62,7 +64,9 @@ def web(version: str, *, surge: int = 0, unavailable: int = 1) -> objects_pb2.Da
 class Rig:
     plane: Plane
     channel: grpc.aio.Channel
+    data_dir: Path
     agents: dict[str, tuple[Agent, asyncio.Task[None]]] = field(default_factory=dict)
+    processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
     @property
     def state(self) -> ClusterState:
@@ -86,13 +90,27 @@ class Rig:
         await self.until(lambda: all(
             n in self.state.nodes and self.state.nodes[n].connected for n in labels))
 
-    async def kill_agent(self, name: str) -> None:
-        """Gone without a goodbye: the task is cancelled, the lease runs out."""
-        _, task = self.agents.pop(name)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async def start_process_agent(self, name: str, labels: dict[str, str]) -> None:
+        """`ctrlplane agent --runtime simulated` as a real child process (so it can die)."""
+        self.processes[name] = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", AGENT_MAIN, "--server", self.plane.address,
+            "--node-name", name, "--labels", ",".join(f"{k}={v}" for k, v in labels.items()),
+            "--runtime", "simulated", "--data-dir", str(self.data_dir / name),
+            "--log-level", "WARNING",
+        )
+        await self.until(lambda: name in self.state.nodes and self.state.nodes[name].connected)
+
+    async def kill_process_agent(self, name: str) -> None:
+        """SIGKILL: no goodbye on the stream, so the plane's lease runs out (NodeLost)."""
+        process = self.processes.pop(name)
+        process.kill()
+        await process.wait()
 
     async def stop_agents(self) -> None:
+        for process in self.processes.values():
+            process.kill()
+            await process.wait()
+        self.processes.clear()
         for agent, _ in self.agents.values():
             agent.stop()
         await asyncio.gather(*(t for _, t in self.agents.values()), return_exceptions=True)
@@ -114,12 +132,18 @@ class Rig:
                 if ds.pod_count:
                     return False
                 continue
-            if not ds.rollout_complete or ds.outdated_count:
+            if not ds.rollout_complete:
                 return False
-        return all(
-            (p.phase == "Running" and p.ready) or state.nodes[p.node_name].lost
-            for p in state.pods.values() if p.node_name in state.nodes
-        )
+        for pod in state.pods.values():
+            node = state.nodes.get(pod.node_name)
+            if node is None or node.lost:
+                continue  # nobody there to report; the rollout leaves lost nodes out
+            ds = state.daemon_sets.get(pod.owner) if pod.owner else None
+            if not (pod.phase == "Running" and pod.ready):
+                return False
+            if ds is not None and pod.revision_hash != ds.template_hash:
+                return False
+        return True
 
     def pods_on(self, node: str, ds: str) -> int:
         return sum(1 for p in self.state.pods.values()
@@ -178,11 +202,12 @@ async def undo(rig: Rig) -> None:
 
 
 async def lost_node(rig: Rig) -> None:
-    """node-3's agent dies (NodeLost after the lease); a rolling update still completes."""
-    await rig.start_agents(THREE)
+    """node-3's agent is SIGKILLed (NodeLost after the lease); a rolling update still completes."""
+    await rig.start_agents({k: v for k, v in THREE.items() if k != "node-3"})
+    await rig.start_process_agent("node-3", THREE["node-3"])
     await rig.apply(web("v1"), cause="v1")
     await rig.until(lambda: rig.settled() and len(rig.state.pods) == 3)
-    await rig.kill_agent("node-3")
+    await rig.kill_process_agent("node-3")
     await rig.until(lambda: rig.state.nodes["node-3"].lost)
     await rig.apply(web("v2"), cause="v2")
     await rig.until(lambda: rig.settled() and rig.state.daemon_sets[("default", "web")].revision
@@ -203,7 +228,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     config = PlaneConfig(db_path=tmp_path / "events.db", listen="127.0.0.1:0",
                          lease_seconds=1.0, heartbeat_interval=0.2, grace=0.2, strict=True)
     async with Plane(config) as plane, grpc.aio.insecure_channel(plane.address) as channel:
-        r = Rig(plane, channel)
+        r = Rig(plane, channel, tmp_path)
         try:
             yield r
         finally:

@@ -1,0 +1,342 @@
+"""Agents benchmark: N simulated agents in separate processes over real gRPC.
+
+`python -m ctrlplane.bench agents --nodes=1000,10000` (default 1000,5000,10000;
+`--per-process=2500` agents per swarm process). For each N, in one run:
+
+- floor: raw gRPC fan-out of one assignment-sized message to N bare streams
+  with N acks (same processes, same channels), plus one batched SQLite append
+  of 2N events (a PodScheduled and a PodStatusReported per node);
+- converge: apply one DaemonSet; time until every pod's Running+Ready status
+  is in the log (folded by the plane), reported beside the floor as a ratio;
+- plane RSS with N connected nodes (the plane runs in this process);
+- storm: restart the plane on the same port and log; time until every agent
+  has a new session (snapshot received) and none was lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from ctrlplane._proto.v1 import (
+    agent_pb2,
+    agent_pb2_grpc,
+    api_pb2,
+    api_pb2_grpc,
+    events_pb2,
+    objects_pb2,
+)
+from ctrlplane.eventlog import NewEvent, SqliteEventStore
+from ctrlplane.server import SERVER_OPTIONS, Plane, PlaneConfig
+
+PY = sys.executable
+TEMPLATE: dict[str, Any] = {
+    "metadata": {"labels": {"app": "fluentd"}},
+    "spec": {
+        "containers": [
+            {
+                "name": "fluentd",
+                "image": "fluent/fluentd:v1.16",
+                "command": ["fluentd", "-c", "/etc/fluent/fluent.conf"],
+                "env": [{"name": "FLUENT_UID", "value": "0"}],
+                "volumeMounts": [{"name": "varlog", "mountPath": "/var/log"}],
+            }
+        ],
+        "volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}],
+    },
+}
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def daemon_set() -> objects_pb2.DaemonSet:
+    from google.protobuf import json_format
+
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "fluentd", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "fluentd"}}, "template": TEMPLATE},
+    }
+    return json_format.ParseDict(body, objects_pb2.DaemonSet())
+
+
+# ---- swarm processes -----------------------------------------------------------
+
+
+class Swarms:
+    """`python -m agents.swarm` processes, N agents split across them."""
+
+    def __init__(self, procs: list[asyncio.subprocess.Process]) -> None:
+        self.procs = procs
+        self.sessions = [0] * len(procs)
+        self.connected = [False] * len(procs)
+        self.readers = [asyncio.create_task(self._read(i, p)) for i, p in enumerate(procs)]
+        self.changed = asyncio.Event()
+
+    @classmethod
+    async def start(cls, server: str, nodes: int, per: int, *extra: str) -> Swarms:
+        procs = []
+        for start in range(0, nodes, per):
+            count = min(per, nodes - start)
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    PY,
+                    "-m",
+                    "agents.swarm",
+                    "--server",
+                    server,
+                    "--nodes",
+                    str(count),
+                    "--start",
+                    str(start),
+                    *extra,
+                    stdout=subprocess.PIPE,
+                )
+            )
+        return cls(procs)
+
+    async def _read(self, i: int, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while line := (await proc.stdout.readline()).decode():
+            word, _, number = line.partition(" ")
+            if word in ("connected", "started"):
+                self.connected[i] = True
+            elif word == "sessions":
+                self.sessions[i] = int(number)
+            self.changed.set()
+
+    async def wait(self, predicate: Callable[[], bool], limit: float) -> None:
+        async with asyncio.timeout(limit):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+    async def stop(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        for reader in self.readers:
+            reader.cancel()
+
+
+# ---- the floor -------------------------------------------------------------------
+
+
+class _RawFanOut(agent_pb2_grpc.AgentServicer):
+    """Bare streams: one writer per stream, acks counted; nothing else."""
+
+    def __init__(self, nodes: int) -> None:
+        self.nodes = nodes
+        self.queues: list[asyncio.Queue[agent_pb2.PlaneMessage]] = []
+        self.acks = 0
+        self.all_connected = asyncio.Event()
+        self.all_acked = asyncio.Event()
+
+    async def Connect(
+        self, request_iterator: AsyncIterator[agent_pb2.AgentMessage], context: object
+    ) -> None:
+        queue: asyncio.Queue[agent_pb2.PlaneMessage] = asyncio.Queue()
+        self.queues.append(queue)
+        if len(self.queues) == self.nodes:
+            self.all_connected.set()
+
+        async def writer() -> None:
+            while True:
+                await context.write(await queue.get())  # type: ignore[attr-defined]
+
+        task = asyncio.create_task(writer())
+        try:
+            async for msg in request_iterator:
+                if msg.HasField("pod_status"):
+                    self.acks += 1
+                    if self.acks == self.nodes:
+                        self.all_acked.set()
+        finally:
+            task.cancel()
+
+
+async def floor_fan_out(nodes: int, per: int, message: agent_pb2.PlaneMessage) -> float:
+    server = grpc.aio.server(options=list(SERVER_OPTIONS))
+    servicer = _RawFanOut(nodes)
+    agent_pb2_grpc.add_AgentServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    swarms = await Swarms.start(f"127.0.0.1:{port}", nodes, per, "--raw")
+    try:
+        await asyncio.wait_for(servicer.all_connected.wait(), 120)
+        t0 = time.perf_counter()
+        for queue in servicer.queues:
+            queue.put_nowait(message)
+        await asyncio.wait_for(servicer.all_acked.wait(), 120)
+        return time.perf_counter() - t0
+    finally:
+        await swarms.stop()
+        await server.stop(0)
+
+
+async def floor_append(nodes: int, directory: Path) -> float:
+    store = await SqliteEventStore.open(directory / "floor.db")
+    try:
+        events = []
+        for i in range(nodes):
+            node = f"swarm-{i}"
+            scheduled = events_pb2.PodScheduled(
+                namespace="default", daemon_set="fluentd", pod_name=f"fluentd-{i}",
+                node_name=node, revision_hash="abcdef1234", revision=1, reason="NodeEligible",
+            )  # fmt: skip
+            status = events_pb2.PodStatusReported(
+                namespace="default", pod_name=f"fluentd-{i}", node_name=node,
+                phase="Running", ready=True,
+            )  # fmt: skip
+            events.append(
+                NewEvent(
+                    "daemonset/default/fluentd",
+                    events_pb2.Event(pod_scheduled=scheduled),
+                    "controller",
+                    0.0,
+                )
+            )
+            events.append(
+                NewEvent(
+                    f"node/{node}",
+                    events_pb2.Event(pod_status_reported=status),
+                    f"agent:{node}",
+                    0.0,
+                )
+            )
+        t0 = time.perf_counter()
+        await store.append(events)
+        return time.perf_counter() - t0
+    finally:
+        await store.close()
+
+
+def sample_message() -> agent_pb2.PlaneMessage:
+    from google.protobuf import json_format
+
+    pod = objects_pb2.Pod(api_version="v1", kind="Pod")
+    json_format.ParseDict(TEMPLATE["spec"], pod.spec)
+    pod.metadata.name, pod.metadata.namespace = "fluentd-abcde", "default"
+    pod.metadata.labels["app"] = "fluentd"
+    pod.metadata.annotations["ctrlplane.io/revision-hash"] = "abcdef1234"
+    msg = agent_pb2.PlaneMessage(heartbeat_interval_seconds=5.0)
+    msg.delta.seq = 1
+    msg.delta.upserted.append(pod)
+    return msg
+
+
+# ---- the real thing --------------------------------------------------------------
+
+
+def plane_config(db: Path, listen: str) -> PlaneConfig:
+    # A long lease: a storm on a loaded 2-core box must not look like lost nodes.
+    return PlaneConfig(db_path=db, listen=listen, lease_seconds=60.0, heartbeat_interval=10.0)
+
+
+async def run_size(nodes: int, per: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="ctrlplane-bench-") as tmp:
+        directory = Path(tmp)
+        fan_out = await floor_fan_out(nodes, per, sample_message())
+        append = await floor_append(nodes, directory)
+        floor = fan_out + append
+        print(
+            f"  N={nodes:>6}  floor {floor:7.3f} s "
+            f"(raw fan-out+acks {fan_out:.3f} s, "
+            f"SQLite append of {2 * nodes} events {append:.3f} s)",
+            flush=True,
+        )
+
+        db = directory / "events.db"
+        rss_before = rss_mb()
+        plane = Plane(plane_config(db, "127.0.0.1:0"))
+        await plane.start()
+        swarms = await Swarms.start(plane.address, nodes, per, "--backoff-cap", "5")
+        try:
+            state = plane.feed.state
+
+            def all_connected() -> bool:
+                return len(state.nodes) == nodes and all(n.connected for n in state.nodes.values())
+
+            t0 = time.perf_counter()
+            await swarms.wait(lambda: all(swarms.connected), 300)
+            await plane.feed.wait_for(all_connected, 300)
+            took = time.perf_counter() - t0
+            print(f"  N={nodes:>6}  {nodes} agents connected and registered in {took:.1f} s")
+
+            key = ("default", "fluentd")
+            async with grpc.aio.insecure_channel(plane.address) as channel:
+                stub = api_pb2_grpc.DaemonSetsStub(channel)  # type: ignore[no-untyped-call]
+                t0 = time.perf_counter()
+                await stub.Apply(api_pb2.ApplyRequest(daemon_set=daemon_set()))
+
+                def converged() -> bool:
+                    ds = state.daemon_sets.get(key)
+                    return ds is not None and ds.ready_count == nodes
+
+                await plane.feed.wait_for(converged, 300)
+                converge = time.perf_counter() - t0
+            print(
+                f"  N={nodes:>6}  converge {converge:7.3f} s = {converge / floor:5.2f} x floor"
+                f"   (target <= 3 s and <= 3x)",
+                flush=True,
+            )
+            rss = rss_mb()
+            print(
+                f"  N={nodes:>6}  plane RSS {rss:6.0f} MB with {nodes} connected nodes "
+                f"({rss - rss_before:+.0f} MB over the process before the plane; target <= 600 MB)",
+                flush=True,
+            )
+            head = await plane.store.head()
+            port = plane.port
+            await plane.stop()
+
+            sessions_before = sum(swarms.sessions)
+            t0 = time.perf_counter()
+            plane = Plane(plane_config(db, f"127.0.0.1:{port}"))
+            await plane.start()
+            fold = time.perf_counter() - t0
+            await swarms.wait(lambda: sum(swarms.sessions) >= sessions_before + nodes, 300)
+            storm = time.perf_counter() - t0
+            lost = [e for e in await plane.store.read(head) if e.WhichOneof("kind") == "node_lost"]
+            print(
+                f"  N={nodes:>6}  storm {storm:7.3f} s until every agent is back in sync "
+                f"(log folded in {fold:.3f} s), {len(lost)} lost   (target <= 10 s, none lost)",
+                flush=True,
+            )
+        finally:
+            await swarms.stop()
+            with contextlib.suppress(Exception):
+                await plane.stop()
+
+
+def main(options: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bench agents")
+    parser.add_argument("--nodes", default="1000,5000,10000")
+    parser.add_argument("--per-process", type=int, default=2500)
+    args = parser.parse_args(options)
+    sizes = [int(n) for n in args.nodes.split(",") if n]
+    for nodes in sizes:
+        asyncio.run(run_size(nodes, args.per_process))

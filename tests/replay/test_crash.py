@@ -1,0 +1,167 @@
+"""SIGKILL the plane again and again during rolling updates; the log always replays.
+
+Real processes: `ctrlplane serve` on a SQLite file and a swarm of simulated
+agents (`python -m agents.swarm`) that reconnect with back-off. The plane is
+killed at random moments (at least 10 times) while rollouts run; after every
+restart the file is replayed read-only: the decision check passes and no node
+ever held two pods of the daemon set (maxSurge 0), at any seq. In the end the
+last rollout completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc
+from ctrlplane.replay.check import check_log
+from ctrlplane.replay.sources import open_source
+from replay.recorder import web
+
+pytestmark = pytest.mark.slow
+
+NODES = 6
+KILLS = 10
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PlaneProcess:
+    def __init__(self, db: Path, port: int) -> None:
+        self.db = db
+        self.address = f"127.0.0.1:{port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            str(BIN / "ctrlplane"), "serve", "--db", str(self.db), "--listen", self.address,
+            "--heartbeat-interval", "0.3", "--lease-seconds", "5", "--log-level", "WARNING",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        async with asyncio.timeout(20):
+            line = await self.process.stdout.readline()
+        assert b"serving on" in line, line
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                async with asyncio.timeout(10):
+                    await self.process.wait()
+            except TimeoutError:
+                await self.kill()
+
+
+@contextlib.asynccontextmanager
+async def swarm(address: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agents.swarm", "--server", address, "--nodes", str(NODES),
+        "--prefix", "node-", "--labels", "disk=ssd", "--ready-delay", "0.1",
+        "--backoff-base", "0.05", "--backoff-cap", "0.3",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            while b"connected" not in await process.stdout.readline():
+                pass
+        # Keep draining its progress lines so it never blocks on a full pipe.
+        drain = asyncio.create_task(process.stdout.read())
+        yield process
+    finally:
+        process.terminate()
+        await process.wait()
+        drain.cancel()
+
+
+LAST_STATUS: list[str] = [""]
+
+
+async def rollout_done(address: str, revision: int) -> bool:
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = api_pb2_grpc.DaemonSetsStub(channel)  # type: ignore[no-untyped-call]
+            ds = await stub.Get(api_pb2.ObjectRef(name="web"), timeout=2)
+    except grpc.aio.AioRpcError as exc:
+        LAST_STATUS[0] = f"Get failed: {exc.code().name}"
+        return False
+    s = ds.status
+    LAST_STATUS[0] = str(s).replace("\n", "; ")
+    return (s.current_revision == revision and s.updated_number_scheduled == NODES
+            and s.number_available == NODES and s.current_number_scheduled == NODES)
+
+
+async def apply(address: str, version: int) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = api_pb2_grpc.DaemonSetsStub(channel)  # type: ignore[no-untyped-call]
+        await stub.Apply(api_pb2.ApplyRequest(daemon_set=web(f"v{version}")), timeout=5,
+                         wait_for_ready=True)
+
+
+async def wait_for(address: str, revision: int, timeout: float) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not await rollout_done(address, revision):
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"revision {revision} not rolled out: {LAST_STATUS[0]}") from None
+
+
+async def replay_ok(db: Path) -> int:
+    source = await open_source(str(db))
+    try:
+        report = await check_log(source)
+    finally:
+        await source.close()
+    assert report.ok, report.text()
+    return report.decisions
+
+
+async def test_sigkill_during_rollouts(tmp_path: Path) -> None:
+    rng = random.Random(20261129)
+    db = tmp_path / "events.db"
+    plane = PlaneProcess(db, free_port())
+    await plane.start()
+    try:
+        async with swarm(plane.address):
+            await apply(plane.address, 1)
+            await wait_for(plane.address, 1, 30)
+            version = 2
+            await apply(plane.address, version)
+            kills = during_rollout = 0
+            while kills < KILLS:
+                # Let it work a little: from nothing to a few controller passes.
+                await asyncio.sleep(rng.uniform(0.0, 0.6))
+                during_rollout += not await rollout_done(plane.address, version)
+                await plane.kill()
+                kills += 1
+                await plane.start()
+                await replay_ok(db)
+                if await rollout_done(plane.address, version) and kills < KILLS:
+                    version += 1
+                    await apply(plane.address, version)
+            await wait_for(plane.address, version, 30)
+            decisions = await replay_ok(db)
+    finally:
+        await plane.stop()
+    assert during_rollout >= KILLS // 2, "most kills should land while a rollout runs"
+    assert decisions >= NODES * 2 * version // 2
