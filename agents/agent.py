@@ -28,6 +28,16 @@ from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, objects_pb2
 log = logging.getLogger(__name__)
 
 AGENT_VERSION = "ctrlplane-agent/0.1"
+
+# gRPC's own channel reconnect back-off (1 s growing by 1.6x to 120 s) would
+# sit on top of ours: after a long plane restart a channel could wait minutes
+# before it even tries. Keep it short; the agent's jittered back-off spreads
+# the herd.
+RECONNECT_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
 DEFAULT_HEARTBEAT = 5.0
 GOODBYE_TIMEOUT = 2.0  # seconds a stopping agent waits for the plane to end its stream
 
@@ -115,10 +125,8 @@ class Agent:
 
     def static_changed(self) -> None:
         """The static pod set or its reports changed: re-plan and tell the plane."""
-        if self.static is not None:
-            self._static_pending.extend(self.static.updates_for_plane(full=False))
+        self._take_static_updates()
         self._apply_wanted.set()
-        self._outbox_wake.set()
 
     # ---- connection -------------------------------------------------------------
 
@@ -130,8 +138,8 @@ class Agent:
                 await self._session()
             except grpc.aio.AioRpcError as exc:
                 log.info("%s: stream ended: %s", self.config.node_name, exc.code().name)
-            except asyncio.CancelledError:
-                raise
+            except Exception:  # an agent outlives any one stream's failure
+                log.exception("%s: stream failed", self.config.node_name)
             self.connected.clear()
             if self.sessions > synced_before:
                 attempt = 0  # the stream worked: start the back-off over
@@ -166,7 +174,11 @@ class Agent:
         finally:
             if writer is not None:
                 writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+                # A writer that outlived its call (InvalidStateError) or met the
+                # same broken stream as the reader has nothing more to say.
+                with contextlib.suppress(
+                    asyncio.CancelledError, grpc.aio.AioRpcError, asyncio.InvalidStateError
+                ):
                     await writer
             call.cancel()
 
@@ -258,11 +270,19 @@ class Agent:
 
     def _on_status(self, key: PodKey, report: PodReport) -> None:
         if self.static is not None and self.static.set_status(key, report):
-            # A static pod's status travels inside its mirror pod.
-            self._static_pending.extend(self.static.updates_for_plane(full=False))
+            self._take_static_updates()  # a static pod's status travels in its mirror
         else:
             self._pending[key] = report
         self._outbox_wake.set()
+
+    def _take_static_updates(self) -> None:
+        if self.static is None:
+            return
+        updates = self.static.updates_for_plane(full=False)
+        # Offline, they are dropped: a new stream starts with a full report.
+        if self.connected.is_set():
+            self._static_pending.extend(updates)
+            self._outbox_wake.set()
 
     def desired(self) -> dict[PodKey, objects_pb2.Pod]:
         pods = dict(self.assigned)
@@ -290,7 +310,7 @@ class Agent:
                     await self.runtime.stop(action.key)
                 if action.verb in ("start", "replace"):
                     await self.runtime.start(desired[action.key], wanted[action.key])
-            except OSError as exc:
+            except Exception as exc:  # one pod's failure never stops the agent
                 log.error(
                     "%s: %s %s/%s failed: %s", self.config.node_name, action.verb, *action.key, exc
                 )

@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 import platformdirs
 
-from agents.agent import Agent, AgentConfig
+from agents.agent import RECONNECT_OPTIONS, Agent, AgentConfig
 from agents.runtime import Runtime
 from agents.runtime.process import Backoff, ProcessRuntime
 from agents.runtime.simulated import SimulatedRuntime
@@ -33,6 +33,7 @@ log = logging.getLogger("ctrlplane.agent")
 # Agents ping an idle connection so a vanished plane is noticed (the plane
 # permits pings every 10 s without calls, see ctrlplane/server.py).
 CHANNEL_OPTIONS = [
+    *RECONNECT_OPTIONS,
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),

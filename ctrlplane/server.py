@@ -77,6 +77,11 @@ class PlaneConfig:
     services: Sequence[Registrar] = ()  # extra services, e.g. Agent.Connect
     grace: float = 2.0  # seconds in-flight calls get on stop
     tokens: TokenTable | None = None  # bearer tokens with roles; None: no authentication
+    # TLS: serve with this certificate and key (PEM files); with `client_ca`,
+    # every client must present a certificate signed by it (mTLS).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None
     strict: bool = False  # a reconcile that raises stops the plane (tests) instead of a log line
 
 
@@ -154,6 +159,7 @@ class Plane:
             lease_seconds=self.config.lease_seconds,
             spawn=self.spawn,
             tokens=self.config.tokens,
+            mtls=self.config.client_ca is not None,
         )
         # The task group first, so that services may spawn tasks as they register.
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -182,10 +188,28 @@ class Plane:
         names += [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
         names += [reflection.SERVICE_NAME]
         reflection.enable_server_reflection(names, server)
-        self.port = server.add_insecure_port(self.config.listen)
+        credentials = self._credentials()
+        if credentials is None:
+            self.port = server.add_insecure_port(self.config.listen)
+        else:
+            self.port = server.add_secure_port(self.config.listen, credentials)
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await server.start()
+
+    def _credentials(self) -> grpc.ServerCredentials | None:
+        config = self.config
+        if config.tls_cert is None and config.tls_key is None:
+            if config.client_ca is not None:
+                raise ValueError("client_ca needs tls_cert and tls_key (mTLS is TLS first)")
+            return None
+        if config.tls_cert is None or config.tls_key is None:
+            raise ValueError("TLS needs both tls_cert and tls_key")
+        pair = (Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())
+        ca = Path(config.client_ca).read_bytes() if config.client_ca is not None else None
+        return grpc.ssl_server_credentials(
+            [pair], root_certificates=ca, require_client_auth=ca is not None
+        )
 
     async def wait_ready(self) -> None:
         """Wait for the initial fold; raise PlaneFailed if the plane died first."""

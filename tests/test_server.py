@@ -16,6 +16,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from support import daemon_set, node, wait_until
 
 from ctrlplane._proto.v1 import api_pb2
+from ctrlplane.api.context import PlaneContext
+from ctrlplane.eventlog.memory import MemoryEventStore
 from ctrlplane.server import Plane
 
 
@@ -119,3 +121,22 @@ async def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_extra_services_and_a_given_store(tmp_path: Path) -> None:
+    """The extension point the agent service uses, on a store the caller owns."""
+    store = MemoryEventStore()
+    registered: list[bool] = []
+
+    def register(ctx: PlaneContext, server: grpc.aio.Server) -> str:
+        registered.append(ctx.feed.store is store)
+        return "example.Extra"
+
+    plane = Plane(plane_config(tmp_path, store=store, services=[register]))
+    await plane.start()
+    with pytest.raises(RuntimeError):
+        plane.add_service(register)
+    await plane.stop()
+    assert registered == [True]
+    assert await store.head() == 0  # still open: the plane did not close it
+    await store.close()

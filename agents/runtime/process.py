@@ -145,6 +145,7 @@ class _Pod:
         while True:
             pid = c.record.pid
             adopted = pid > 0 and procs.alive(pid, c.record.ticks)
+            failed = ""
             if not adopted:
                 if pid > 0:  # it died while nobody watched: that is a restart
                     c.record.restart_count += 1
@@ -153,8 +154,8 @@ class _Pod:
                 except OSError as exc:
                     c.popen = None
                     code: int | None = 127
-                    c.message = f"container {c.spec.name} cannot start: {exc}"
-                    log.warning("pod %s/%s: %s", *self.key, c.message)
+                    failed = f": cannot start {c.spec.command[0]!r}: {exc.strerror or exc}"
+                    log.warning("pod %s/%s: container %s%s", *self.key, c.spec.name, failed)
                 else:
                     pid = c.popen.pid
                     c.record.pid, c.record.ticks = pid, procs.start_ticks(pid) or 0
@@ -174,7 +175,7 @@ class _Pod:
             c.state, c.reason = "waiting", "CrashLoopBackOff"
             c.message = (
                 f"back-off {delay:g}s restarting failed container {c.spec.name} "
-                f"(exit code {code if code is not None else 'unknown'})"
+                f"(exit code {code if code is not None else 'unknown'}){failed}"
             )
             self.changed()
             await asyncio.sleep(delay)

@@ -136,6 +136,10 @@ class AgentHub:
             if kind == "pod_scheduled":
                 e = event.pod_scheduled
                 touched.setdefault(e.node_name, set()).add((e.namespace or "default", e.pod_name))
+            elif kind == "node_deleted":
+                # Forget what we recorded: the node's next Hello registers it again.
+                self._facts.pop(event.node_deleted.node_name, None)
+                self._link.pop(event.node_deleted.node_name, None)
             elif kind == "pod_deleted":
                 d = event.pod_deleted
                 key = (d.namespace or "default", d.pod_name)

@@ -101,6 +101,43 @@ class TokenTable:
         return found
 
 
+def peer_common_name(context: grpc.aio.ServicerContext) -> str | None:
+    """The CN of the caller's verified client certificate (mTLS), or None.
+
+    With `PlaneConfig.client_ca` every caller has one: an agent's names its
+    node ("node-1" or "system:node:node-1"), and Agent.Connect may refuse a
+    Hello for another node.
+    """
+    names = (context.auth_context() or {}).get("x509_common_name") or []
+    return names[0].decode() if names else None
+
+
+def node_of_common_name(common_name: str) -> str:
+    """The node a certificate speaks for: its CN, without Kubernetes' system:node: prefix."""
+    return common_name.removeprefix("system:node:")
+
+
+class PermissionDenied(Exception):
+    """The caller is known but may not do this (PERMISSION_DENIED in errors.py)."""
+
+
+def authorize_node(
+    context: grpc.aio.ServicerContext, node_name: str, *, mtls: bool
+) -> None:
+    """Under mTLS, an agent may only speak for the node its certificate names.
+
+    For Agent.Connect: call with the Hello's node name and `ctx.mtls`; raises
+    PermissionDenied otherwise. Without mTLS there is nothing to check.
+    """
+    if not mtls:
+        return
+    common_name = peer_common_name(context)
+    if common_name is None or node_of_common_name(common_name) != node_name:
+        raise PermissionDenied(
+            f"certificate {common_name or '(none)'} may not speak for node {node_name}"
+        )
+
+
 def bearer_token(metadata: Iterable[tuple[str, Any]] | None) -> str | None:
     for key, value in metadata or ():
         if key == "authorization":

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from ctrlplane.api.auth import TokenTable, bearer_token
+from ctrlplane.api.auth import TokenTable, bearer_token, peer_common_name
 from ctrlplane.clock import Clock
 from ctrlplane.controller.feed import StateFeed
 from ctrlplane.eventlog.base import EventStore, NewEvent
@@ -40,14 +40,21 @@ class PlaneContext:
     read_your_writes_timeout: float = 10.0
     # Bearer tokens (see auth.py); None: no authentication, actor from metadata.
     tokens: TokenTable | None = None
+    # Clients present verified certificates (auth.peer_common_name names them).
+    mtls: bool = False
 
     def actor(self, context: grpc.aio.ServicerContext) -> str:
-        """Who is calling, as recorded in events: the token's user, else the metadata's."""
+        """Who is calling, as recorded in events: the token's user, else the client
+        certificate's CN (mTLS), else the x-ctrlplane-user metadata."""
         if self.tokens is not None:
             token = bearer_token(context.invocation_metadata())
             identity = self.tokens.identify(token) if token else None
             if identity is not None:
                 return identity.actor
+        if self.mtls:
+            common_name = peer_common_name(context)
+            if common_name:
+                return f"user:{common_name}"
         return actor_of(context)
 
     async def commit(

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import grpc
 
+from ctrlplane.api.auth import PermissionDenied
 from ctrlplane.api.context import PlaneContext
 from ctrlplane.domain.errors import (
     AlreadyExists,
@@ -33,6 +34,7 @@ STATUS_OF: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (Conflict, grpc.StatusCode.ABORTED),
     (ConcurrencyError, grpc.StatusCode.ABORTED),
     (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     # The feed did not fold our own write in time: the write happened, the
     # answer is late; the client may read again.
     (TimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),

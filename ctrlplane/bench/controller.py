@@ -51,22 +51,20 @@ def _fleet(nodes: int) -> Scenario:
 
 
 def _baseline_messages(nodes: int) -> float:
+    """N PodScheduled events built in a plain loop (the same field-by-field form)."""
     start = time.perf_counter()
     out = []
     for i in range(nodes):
-        out.append(
-            events_pb2.Event(
-                pod_scheduled=events_pb2.PodScheduled(
-                    namespace="default",
-                    daemon_set="fluentd",
-                    pod_name=f"fluentd-{i:05x}",
-                    node_name=f"node-{i:05}",
-                    revision_hash="0123456789",
-                    revision=1,
-                    reason="NodeEligible",
-                )
-            )
-        )
+        event = events_pb2.Event()
+        decided = event.pod_scheduled
+        decided.namespace = "default"
+        decided.daemon_set = "fluentd"
+        decided.pod_name = f"fluentd-{i:05x}"
+        decided.node_name = f"node-{i:05}"
+        decided.revision_hash = "0123456789"
+        decided.revision = 1
+        decided.reason = "NodeEligible"
+        out.append(event)
     return time.perf_counter() - start
 
 
@@ -91,14 +89,18 @@ def full_pass(nodes: int) -> None:
     s = _fleet(nodes)
     s.apply(daemon_set("fluentd", node_selector={"kubernetes.io/os": "linux"}))
     key = ("default", "fluentd")
-    start = time.perf_counter()
-    result = reconcile(s.state, key, s.now)
-    took = time.perf_counter() - start
-    baseline = _baseline_messages(nodes)
+    # Best of three (reconcile is pure: each run decides the same): the machine is shared.
+    took = baseline = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        result = reconcile(s.state, key, s.now)
+        took = min(took, time.perf_counter() - start)
+        baseline = min(baseline, _baseline_messages(nodes))
     count = len(result.decisions)
     print(
-        f"full pass: {count} PodScheduled decisions at {nodes} nodes in {took * 1000:.1f} ms"
-        f" (target < 1000 ms); baseline (plain loop of {nodes} protobuf messages)"
+        f"full pass (best of 3): {count} PodScheduled decisions at {nodes} nodes"
+        f" in {took * 1000:.1f} ms"
+        f" (target < 1000 ms); baseline (a plain loop building {nodes} such messages)"
         f" {baseline * 1000:.1f} ms; ratio {took / baseline:.2f}x"
     )
     try:
@@ -167,11 +169,14 @@ def incremental(nodes: int, sets: int, changes: int) -> None:
             spec.evaluate(target)
         per_baseline.append(time.perf_counter() - start)
     med = statistics.median(per_change)
-    p99 = sorted(per_change)[int(len(per_change) * 0.99) - 1]
+    ordered = sorted(per_change)
+    p90 = ordered[int(len(ordered) * 0.9) - 1]
+    p99 = ordered[int(len(ordered) * 0.99) - 1]
     base = statistics.median(per_baseline)
     print(
         f"incremental: {nodes} nodes, {sets} daemon sets, {pods} pods (setup {setup:.1f} s);"
-        f" one node relabelled: median {med * 1000:.3f} ms, p99 {p99 * 1000:.3f} ms"
+        f" one node relabelled: median {med * 1000:.3f} ms, p90 {p90 * 1000:.3f} ms,"
+        f" p99 {p99 * 1000:.3f} ms"
         f" (target < 5 ms), {decided / changes:.1f} decisions per change;"
         f" baseline ({sets} precompiled eligibility checks) {base * 1000:.3f} ms;"
         f" ratio {med / base:.1f}x (gc.freeze() after setup)"

@@ -106,6 +106,9 @@ def rpc_error_message(error: grpc.RpcError, server: str) -> str:
     code = error.code() if isinstance(error, grpc.Call) else None
     details = (error.details() if isinstance(error, grpc.Call) else "") or ""
     details = " ".join(details.split())
+    if code == grpc.StatusCode.UNAVAILABLE and not _is_connection_failure(details):
+        # The plane answered but cannot serve yet (e.g. still folding its log).
+        return f"the plane at {server} is unavailable: {details}"
     if code == grpc.StatusCode.UNAVAILABLE:
         return (
             f"cannot reach the plane at {server} ({_short_unavailable(details)}); "
@@ -123,6 +126,16 @@ def rpc_error_message(error: grpc.RpcError, server: str) -> str:
     if details:
         return details
     return code.name if code is not None else str(error)
+
+
+# grpc core's words when no connection could be made (vs. a plane that said UNAVAILABLE).
+_CONNECTION_FAILURES = ("failed to connect", "connection refused", "dns resolution",
+                        "socket closed", "connection reset", "connect failed", "unreachable")
+
+
+def _is_connection_failure(details: str) -> bool:
+    lowered = details.lower()
+    return not details or any(words in lowered for words in _CONNECTION_FAILURES)
 
 
 def _short_unavailable(details: str) -> str:

@@ -67,6 +67,16 @@ def _serve_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="require bearer tokens: one token,user,role line each (roles: admin, viewer, agent)",
     )
+    parser.add_argument(
+        "--tls-cert", type=Path, metavar="PEM", help="serve TLS with this certificate"
+    )
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's private key")
+    parser.add_argument(
+        "--client-ca",
+        type=Path,
+        metavar="PEM",
+        help="require client certificates signed by this CA (mTLS; an agent's CN names its node)",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser
 
@@ -107,6 +117,9 @@ async def serve(args: argparse.Namespace) -> int:
             lease_seconds=args.lease_seconds,
             run_controller=not args.no_controller,
             tokens=TokenTable.load(args.tokens) if args.tokens else None,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            client_ca=args.client_ca,
         )
     )
     await plane.start()

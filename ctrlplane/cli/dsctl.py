@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from ctrlplane.cli import events_cmd, nodes, plan, resources, rollout
+from ctrlplane.cli import describe, events_cmd, nodes, plan, resources, rollout
 from ctrlplane.cli.args import UsageError
 from ctrlplane.cli.client import (
     DEFAULT_SERVER,
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     resources.register(subparsers)
+    describe.register(subparsers)
     nodes.register(subparsers)
     rollout.register(subparsers)
     plan.register(subparsers)

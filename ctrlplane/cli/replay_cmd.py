@@ -20,11 +20,13 @@ import json
 import sys
 from typing import Any
 
+from ctrlplane.eventlog.base import EventLogError
 from ctrlplane.replay.check import check_log
 from ctrlplane.replay.diff import Range, diff_range, render_diff
 from ctrlplane.replay.explain import explain_node, explain_pod, render_explanation
 from ctrlplane.replay.jsonl import JsonlError, export_jsonl
-from ctrlplane.replay.sources import LogSource, open_source
+from ctrlplane.replay.snapshots import load_snapshot
+from ctrlplane.replay.sources import JsonlSource, LogSource, ServerSource, open_source
 from ctrlplane.replay.timetravel import HEAD, At, fold_to, view_time
 from ctrlplane.replay.view import Filter, cluster_view, render_text
 
@@ -63,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_run(args))
-    except (ValueError, FileNotFoundError, JsonlError) as exc:
+    except (ValueError, OSError, JsonlError, EventLogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -97,6 +99,7 @@ async def _run(args: argparse.Namespace) -> int:
     if log is None and not server:
         raise ValueError("give an event-log file (SQLite or .jsonl) or --server ADDR")
     source = await open_source(log, server=server if log is None else None)
+    args.replay_log = None if isinstance(source, JsonlSource | ServerSource) else log
     try:
         return await _dispatch(args, source, filters, explain)
     finally:
@@ -128,7 +131,11 @@ async def _dispatch(
         return await _explain(args, source, explain, at)
     if args.replay_export:
         return await _export(source, args.replay_export, at)
-    state = await fold_to(source, at)
+    # A snapshot beside an SQLite log saves the fold up to it (seq targets only:
+    # a time target needs every event's time looked at in order).
+    snapshot = (await load_snapshot(source, args.replay_log, max_seq=at.seq)
+                if at.time is None and args.replay_log else None)
+    state = await fold_to(source, at, snapshot)
     view = cluster_view(state, view_time(state, at), filt)
     _emit(args, view, render_text(view))
     return EXIT_OK

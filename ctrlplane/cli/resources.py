@@ -46,8 +46,22 @@ def change_cause(args: argparse.Namespace, argv: Sequence[str]) -> str:
     if args.change_cause:
         return str(args.change_cause)
     if args.record:
-        return " ".join(["dsctl", *argv])
+        return " ".join(["dsctl", *_without_server(argv)])
     return ""
+
+
+def _without_server(argv: Sequence[str]) -> list[str]:
+    """The command line minus --server ADDR: where it was sent is not part of the change."""
+    out: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("--server", "-s"):
+            skip = True
+        elif not word.startswith("--server="):
+            out.append(word)
+    return out
 
 
 def cmd_apply(client: Client, args: argparse.Namespace) -> int:

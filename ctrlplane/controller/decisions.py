@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.domain.eligibility import SpecBatch, Verdict
 from ctrlplane.domain.podaffinity import PodInfo
-from ctrlplane.domain.pods import available_at, is_available
 from ctrlplane.domain.state import REVISION_HASH_LABEL, ClusterState, DaemonSetState, PodState
 from ctrlplane.domain.streams import daemon_set_stream
 
@@ -64,11 +63,13 @@ class Pass:
     _batch: SpecBatch | None = None
     _affinity: bool = False  # the spec looks at other pods: refresh the batch on change
     _pending_info: PodInfo | None = None
+    _min_ready: int = 0
 
     def __post_init__(self) -> None:
         rules = self.ds.compiled().pod_affinity
         self._affinity = bool(rules.required or rules.preferred)
         self.stream = daemon_set_stream(*self.ds.key)
+        self._min_ready = self.ds.obj.spec.min_ready_seconds
 
     @property
     def min_ready(self) -> int:
@@ -81,12 +82,18 @@ class Pass:
             self.wake_at = at
 
     def available(self, pod: PodState) -> bool:
-        """Available now; if it will be once minReadySeconds pass, wake up then."""
-        if is_available(self.state, pod, self.min_ready, self.now):
+        """Available now (pods.is_available); if it will be once minReadySeconds
+        pass, wake up then. Inlined: the planner asks this for every node."""
+        since = pod.ready_since
+        if not pod.ready or since is None:
+            return False
+        node = self.state.nodes.get(pod.node_name)
+        if node is None or node.lost:
+            return False
+        at = since + self._min_ready
+        if at <= self.now:
             return True
-        at = available_at(pod, self.min_ready)
-        if at is not None:
-            self.wake(at)
+        self.wake(at)
         return False
 
     # ---- eligibility -----------------------------------------------------

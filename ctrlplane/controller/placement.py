@@ -91,6 +91,14 @@ def place(p: Pass, node_name: str) -> NodeView | None:
         return NodeView(node_name, new_pending=True, lost=state.nodes[node_name].lost)
 
     view = NodeView(node_name, lost=state.nodes[node_name].lost)
+    if len(pods) == 1:  # the steady state: one healthy pod, nothing to sort out
+        only = pods[0]
+        if not only.delete_requested and only.phase != "Failed" and only.phase != "Succeeded":
+            if only.revision_hash == ds.template_hash:
+                view.new = only
+            else:
+                view.old = only
+            return view
     current: list[PodState] = []
     old: list[PodState] = []
     replacing = ""

@@ -135,13 +135,40 @@ def plan(p: Pass, scoped: dict[str, NodeView | None]) -> None:
 
 
 def _all_views(p: Pass, scoped: dict[str, NodeView | None]) -> list[NodeView]:
+    """Placement's views of the scoped nodes, and every other node the set has pods on.
+
+    Unordered: callers sort what they choose from. The single-pod node is the
+    common case by far and is classified here without building lists.
+    """
     views = [v for v in scoped.values() if v is not None]
-    for name in p.ds.pods_by_node:
-        if name not in scoped:
+    ds = p.ds
+    ns = ds.key[0]
+    current = ds.template_hash
+    pods = p.state.pods
+    nodes = p.state.nodes
+    for name, names in ds.pods_by_node.items():
+        if name in scoped:
+            continue
+        if len(names) != 1:
             view = observe(p, name)
             if view is not None:
                 views.append(view)
-    views.sort(key=lambda v: v.name)
+            continue
+        node = nodes.get(name)
+        if node is None:
+            continue
+        for pod_name in names:
+            pod = pods[(ns, pod_name)]
+        if pod.delete_requested:
+            continue
+        view = NodeView(name, lost=node.lost)
+        if pod.phase == "Failed" or pod.phase == "Succeeded":
+            view.blocked = True
+        elif pod.revision_hash == current:
+            view.new = pod
+        else:
+            view.old = pod
+        views.append(view)
     return views
 
 
@@ -198,9 +225,15 @@ def _replace(p: Pass, views: list[NodeView]) -> None:
     else:
         room = max(0, max_unavailable - unavailable)
         note = f"{unavailable}/{max_unavailable} nodes unavailable"
+    allowed.sort(key=_by_name)
+    candidates.sort(key=_by_name)
     chosen = allowed + _ordered(p, candidates)[:room]
     for v in chosen:
         _replace_on(p, v, surge=max_surge > 0, note=note)
+
+
+def _by_name(v: NodeView) -> str:
+    return v.name
 
 
 def _ordered(p: Pass, candidates: list[NodeView]) -> list[NodeView]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ctrlplane._proto.v1 import objects_pb2
 from ctrlplane.domain.errors import NotFound
-from ctrlplane.domain.pods import is_available, is_ready, rfc3339
+from ctrlplane.domain.pods import rfc3339
 from ctrlplane.domain.state import ClusterState, DaemonSetState, DsKey, PodState
 
 
@@ -31,27 +31,37 @@ def daemon_set_status(state: ClusterState, key: DsKey, now: float) -> objects_pb
 def compute_status(
     state: ClusterState, ds: DaemonSetState, now: float
 ) -> objects_pb2.DaemonSetStatus:
-    batch = ds.compiled().batch(state, ds.key)
+    evaluate = ds.compiled().batch(state, ds.key).evaluate
     min_ready = ds.obj.spec.min_ready_seconds
+    current_hash = ds.template_hash
+    ns = ds.key[0]
+    pods = state.pods
+    by_node = ds.pods_by_node
     desired = current = misscheduled = ready = available = updated = 0
+    # Inlined (pods.is_ready / is_available): this runs for every node on every query.
     for name, node in state.nodes.items():
-        pods = state.daemon_pods_on_node(ds, name) if name in ds.pods_by_node else []
-        if batch.evaluate(node.node).should_run:
+        names = by_node.get(name)
+        if evaluate(node.node).should_run:
             desired += 1
-            if not pods:
+            if not names:
                 continue
             current += 1
-            pod = oldest(pods)
-            if is_ready(state, pod):
+            if len(names) == 1:
+                for pod_name in names:
+                    pod = pods[(ns, pod_name)]
+            else:
+                pod = oldest([pods[(ns, n)] for n in names])
+            since = pod.ready_since
+            if pod.ready and since is not None and not node.lost:
                 ready += 1
-                if is_available(state, pod, min_ready, now):
+                if since + min_ready <= now:
                     available += 1
-            if pod.revision_hash == ds.template_hash:
+            if pod.revision_hash == current_hash:
                 updated += 1
-        elif pods:
+        elif names:
             misscheduled += 1
     # Pods left on deleted nodes are misscheduled until the controller removes them.
-    misscheduled += sum(1 for name in ds.pods_by_node if name not in state.nodes)
+    misscheduled += sum(1 for name in by_node if name not in state.nodes)
 
     status = objects_pb2.DaemonSetStatus(
         desired_number_scheduled=desired,

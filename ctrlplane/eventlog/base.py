@@ -47,6 +47,10 @@ class NewEvent:
 
 
 class EventStore(Protocol):
+    """The log as every part of the plane sees it. Backends: SqliteEventStore
+    (the default), MemoryEventStore (tests); `open_store(path_or_url)` picks
+    one. All pass tests/eventlog/test_contract.py."""
+
     async def append(
         self, events: Sequence[NewEvent], expected: Mapping[str, int] | None = None
     ) -> int:

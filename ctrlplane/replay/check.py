@@ -23,6 +23,17 @@ reproduced is reported with both sides and its seq. Decisions the controller
 would make but never recorded are not divergences (a plane may have been
 killed between reconcile and append); the check is about what was written.
 
+Why the rule holds: the live loop limits a pass to the nodes touched since its
+last pass, and placement on a node depends only on that node (pod
+(anti-)affinity specs are always reconciled on every node), so a limited pass
+is a part of the full one. The exception is the rolling-update planner, which
+budgets over all nodes: the third form covers it. A pass limited to nodes that
+were NOT all the touched ones can disagree with both (seen with random subsets:
+an out-of-scope node whose labels changed has its old pod removed by the
+planner as RollingUpdate, where the full pass says NodeIneligible); the live
+loop never makes such a pass, and a property test replays random histories
+whose passes are chosen exactly as the loop chooses them.
+
 While walking, the check also verifies the invariant the controller exists
 for: after every PodScheduled, a node holds at most one pod of a daemon set
 per revision and, without maxSurge, at most one pod of it at all.

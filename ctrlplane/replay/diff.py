@@ -56,6 +56,11 @@ def describe(event: events_pb2.Event) -> str:
         meta = body.daemon_set.metadata
         extra = f" to revision {body.to_revision}" if kind == "daemon_set_rolled_back" else ""
         return f"{meta.namespace}/{meta.name} generation {meta.generation}{extra}"
+    if kind == "node_registered":
+        meta, spec = body.node.metadata, body.node.spec
+        labels = ",".join(f"{k}={v}" for k, v in sorted(meta.labels.items())) or "<no labels>"
+        taints = ",".join(f"{t.key}={t.value}:{t.effect}" for t in spec.taints)
+        return f"{meta.name} {labels}" + (f" taints {taints}" if taints else "")
     if kind == "node_labels_changed":
         return ",".join(f"{k}={v}" for k, v in sorted(body.labels.items())) or "<no labels>"
     data = json_format.MessageToDict(body)

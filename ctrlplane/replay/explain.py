@@ -26,6 +26,11 @@ from ctrlplane.replay.view import format_time
 
 _DECISIONS = ("pod_scheduled", "pod_deleted")
 _POD_FACTS = ("pod_status_reported", "pod_delete_requested")
+_NODE_FACTS = ("node_registered", "node_labels_changed", "node_taints_changed", "node_cordoned",
+               "node_uncordoned", "node_lost", "node_connected", "node_disconnected",
+               "node_deleted")
+_DS_FACTS = ("daemon_set_applied", "daemon_set_rolled_back", "daemon_set_deleted",
+             "daemon_set_paused", "daemon_set_resumed")
 
 
 @dataclass(slots=True)
@@ -209,33 +214,57 @@ async def _explain(
     if ds_key is not None and node:
         now = at.time if at.time is not None else last_time
         explanation.now = {"seq": state.seq, **verdict_at(state, ds_key, node, now)}
+        node_state = state.nodes.get(node)
+        explanation.now["nodeLost"] = bool(node_state and node_state.lost)
         pods = [p.key[1] for p in state.daemon_pods_on_node(state.daemon_sets[ds_key], node)
                 ] if ds_key in state.daemon_sets else []
         explanation.now["pods"] = sorted(pods)
     return explanation
 
 
+def _is_context(event: events_pb2.Event, node: str, ds_stream: str) -> bool:
+    """Facts that change a verdict or a budget: the node's labels, taints, link; the set's spec."""
+    kind = event.WhichOneof("kind")
+    if event.stream == f"node/{node}":
+        return kind in _NODE_FACTS
+    return event.stream == ds_stream and kind in _DS_FACTS
+
+
 async def explain_pod(source: LogSource, pod: str, at: At) -> Explanation:
+    # The pod's node and set are known from its PodScheduled on; from then until
+    # its PodDeleted the story also tells what happened to that node and set.
+    alive: dict[str, str] = {}
+
     def wanted(event: events_pb2.Event) -> bool:
         kind = event.WhichOneof("kind")
-        return kind in _DECISIONS + _POD_FACTS and getattr(event, kind).pod_name == pod
+        if kind in _DECISIONS + _POD_FACTS and getattr(event, kind).pod_name == pod:
+            if kind == "pod_scheduled":
+                body = event.pod_scheduled
+                alive["node"] = body.node_name
+                alive["ds"] = f"daemonset/{body.namespace}/{body.daemon_set}"
+            elif kind == "pod_deleted":
+                alive.clear()
+            return True
+        return bool(alive) and _is_context(event, alive["node"], alive["ds"])
 
     return await _explain(source, at, f"pod/{pod}", wanted, None, "")
 
 
 async def explain_node(source: LogSource, node: str, ds: str, at: At) -> Explanation:
     ns, _, name = ds.rpartition("/")
+    ns = ns or "default"
+    ds_stream = f"daemonset/{ns}/{name}"
 
     def wanted(event: events_pb2.Event) -> bool:
         kind = event.WhichOneof("kind")
-        if kind not in _DECISIONS:
-            return False
-        body = getattr(event, kind)
-        return body.node_name == node and body.daemon_set == name and (
-            not ns or body.namespace == ns)
+        if kind in _DECISIONS:
+            body = getattr(event, kind)
+            return bool(body.node_name == node and body.daemon_set == name
+                        and body.namespace == ns)
+        return _is_context(event, node, ds_stream)
 
-    explanation = await _explain(source, at, f"node/{node} ds/{ds}", wanted,
-                                 (ns or "default", name), node)
+    explanation = await _explain(source, at, f"node/{node} ds/{ns}/{name}", wanted,
+                                 (ns, name), node)
     explanation.found = explanation.found or explanation.now is not None
     return explanation
 
@@ -268,8 +297,12 @@ def render_explanation(e: Explanation) -> str:
                        + ("makes the same decision" if s.reproduced else "DECIDES DIFFERENTLY"))
     if e.now is not None:
         pods = ", ".join(e.now.get("pods", [])) or "none"
+        lost = (" The node is lost: the rollout leaves it out until it is back."
+                if e.now.get("nodeLost") else "")
+        if e.now.get("shouldContinue") and not e.now.get("shouldRun"):
+            lost += " No new pod would be placed here, but a running one is kept."
         out.append(f"  now (seq {e.now['seq']}): {e.now['rule']}: {e.now['reason']}; "
-                   f"pods of ds/{e.daemon_set} there: {pods}")
+                   f"pods of ds/{e.daemon_set} there: {pods}.{lost}")
     return "\n".join(out) + "\n"
 
 

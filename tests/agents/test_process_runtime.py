@@ -165,3 +165,16 @@ async def test_a_new_runtime_adopts_running_processes(tmp_path: Path) -> None:
         assert not pid_alive(pid)
     finally:
         kill_group(pid)
+
+
+async def test_a_command_that_cannot_start_backs_off_with_the_reason(
+    runtime: ProcessRuntime,
+) -> None:
+    missing = {"name": "main", "image": "x", "command": ["/nonexistent/ctrlplane-cmd"]}
+    await runtime.start(pod("p", [missing]), "rev1")
+    await wait_until(lambda: "cannot start" in status(runtime).message)
+    report = status(runtime)
+    assert report.phase == "Pending"
+    assert report.reason == "CrashLoopBackOff"
+    assert "'/nonexistent/ctrlplane-cmd': No such file or directory" in report.message
+    await wait_until(lambda: status(runtime).restart_count >= 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,10 +11,11 @@ import grpc
 import pytest
 from conftest import Stubs, plane_config, stubs_for
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from support import daemon_set
+from support import daemon_set, node
 
 from ctrlplane._proto.v1 import api_pb2
-from ctrlplane.api.auth import TokenTable
+from ctrlplane.api.auth import PermissionDenied, TokenTable, authorize_node
+from ctrlplane.api.context import PlaneContext
 from ctrlplane.server import Plane
 
 TOKENS = TokenTable.parse(["# token,user,role", "s3cret,alice,admin", "look,bob,viewer"])
@@ -51,7 +54,7 @@ async def test_roles_decide_what_a_caller_may_do(
     # The token names the actor; the x-ctrlplane-user metadata cannot override it.
     metadata = (*bearer("s3cret"), ("x-ctrlplane-user", "mallory"))
     await stubs.daemon_sets.Apply(request, metadata=metadata)
-    (event,) = await plane.store.read(0)
+    (event,) = await plane.store.read(0, limit=1)
     assert event.actor == "user:alice"
 
     listed = await stubs.daemon_sets.List(api_pb2.ListDaemonSetsRequest(), metadata=bearer("look"))
@@ -76,3 +79,87 @@ async def test_roles_decide_what_a_caller_may_do(
 def test_token_file_errors(lines: list[str], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         TokenTable.parse(lines, "tokens.csv")
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _issue(directory: Path, name: str, subject: str, extensions: str) -> None:
+    """A key and a certificate for `subject`, signed by the test CA in `directory`."""
+    (directory / f"{name}.ext").write_text(extensions)
+    _openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory,
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext",
+        cwd=directory,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make test certificates")
+    directory = tmp_path_factory.mktemp("pki")
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=ctrlplane-test-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=directory,
+    )  # fmt: skip
+    _issue(directory, "plane", "/CN=plane", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _issue(directory, "alice", "/CN=alice", "extendedKeyUsage=clientAuth\n")
+    return directory
+
+
+def speaks_for(ctx: PlaneContext, server: grpc.aio.Server) -> str:
+    """A one-method service that asks auth.authorize_node, as Agent.Connect does."""
+
+    async def check(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        try:
+            authorize_node(context, request.decode(), mtls=ctx.mtls)
+        except PermissionDenied as denied:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(denied))
+        return b"ok"
+
+    handler = grpc.unary_unary_rpc_method_handler(check)
+    generic = grpc.method_handlers_generic_handler("test.Node", {"Check": handler})
+    server.add_generic_rpc_handlers((generic,))
+    return "test.Node"
+
+
+async def test_mutual_tls_names_the_caller(tmp_path: Path, certificates: Path) -> None:
+    pki = certificates
+    config = plane_config(
+        tmp_path,
+        tls_cert=pki / "plane.pem",
+        tls_key=pki / "plane.key",
+        client_ca=pki / "ca.pem",
+        services=[speaks_for],
+    )
+    async with Plane(config) as plane:
+        ca = (pki / "ca.pem").read_bytes()
+        with_cert = grpc.ssl_channel_credentials(
+            ca, (pki / "alice.key").read_bytes(), (pki / "alice.pem").read_bytes()
+        )
+        async with grpc.aio.secure_channel(plane.address, with_cert) as channel:
+            stubs = stubs_for(channel)
+            await stubs.nodes.Register(node("n1"))
+            (event,) = await plane.store.read(0)
+            assert event.actor == "user:alice"
+
+            check = channel.unary_unary("/test.Node/Check")
+            assert await check(b"alice") == b"ok"
+            with pytest.raises(grpc.aio.AioRpcError) as other:
+                await check(b"node-2")
+            assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+        without_cert = grpc.ssl_channel_credentials(ca)
+        async with grpc.aio.secure_channel(plane.address, without_cert) as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stubs_for(channel).nodes.Get(api_pb2.NodeRef(name="n1"), timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE

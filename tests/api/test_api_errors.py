@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from ctrlplane.api.auth import PermissionDenied
 from ctrlplane.api.errors import status_of
 from ctrlplane.domain.errors import (
     AlreadyExists,
@@ -33,6 +34,9 @@ from ctrlplane.eventlog.base import ConcurrencyError
             FailedPrecondition("mirror"), grpc.StatusCode.FAILED_PRECONDITION, id="precondition"
         ),
         pytest.param(TimeoutError(), grpc.StatusCode.DEADLINE_EXCEEDED, id="late-fold"),
+        pytest.param(
+            PermissionDenied("not yours"), grpc.StatusCode.PERMISSION_DENIED, id="not-yours"
+        ),
         pytest.param(KeyError("bug"), None, id="a-bug-is-not-an-answer"),
     ],
 )

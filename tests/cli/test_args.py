@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from ctrlplane._proto.v1 import objects_pb2
@@ -18,6 +20,7 @@ from ctrlplane.cli.args import (
 )
 from ctrlplane.cli.events_cmd import streams_of
 from ctrlplane.cli.nodes import parse_label_args, parse_taint_args, split_node_args
+from ctrlplane.cli.resources import change_cause
 
 
 @pytest.mark.parametrize(
@@ -207,3 +210,16 @@ def test_event_stream_filters(words: list[str], namespace: str, streams: set[str
 def test_event_stream_filter_errors(word: str) -> None:
     with pytest.raises(UsageError):
         streams_of([word], "")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--server", "h:1", "apply", "-f", "x.yaml", "--record"], id="flag-first"),
+        pytest.param(["apply", "-f", "x.yaml", "-s", "h:1", "--record"], id="short-after"),
+        pytest.param(["apply", "--server=h:1", "-f", "x.yaml", "--record"], id="equals"),
+    ],
+)
+def test_recorded_change_cause_leaves_out_the_server(argv: list[str]) -> None:
+    args = argparse.Namespace(change_cause="", record=True)
+    assert change_cause(args, argv) == "dsctl apply -f x.yaml --record"

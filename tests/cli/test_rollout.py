@@ -213,3 +213,38 @@ async def test_rollout_status_fails_past_the_progress_deadline(
     assert failed.code == 1
     assert failed.err.startswith('error: daemon set "web" rollout failed')
     assert len(failed.err.splitlines()) == 1
+
+
+async def test_describe_daemon_set_node_and_pod_with_their_events(
+    plane: Plane, agents: list[Agent], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    await dsctl(capsys, plane.address, "apply", "-f", write(tmp_path, "v1"))
+    assert (await status(capsys, plane)).code == 0
+
+    ds = (await dsctl(capsys, plane.address, "describe", "ds", "web")).out
+    assert "Name:" in ds
+    assert "Desired Number of Nodes Scheduled:" in ds
+    assert "Update Strategy:" in ds
+    assert "RollingUpdate (maxUnavailable 1" in ds
+    assert "Image:" in ds
+    assert "web:v1" in ds
+    assert "DaemonSetApplied" in ds
+    assert "RolloutCompleted" in ds
+
+    node = (await dsctl(capsys, plane.address, "describe", "node/node-1")).out
+    assert "Status:" in node
+    assert "Ready" in node
+    assert "Pods:  (1 in total)" in node
+    assert "PodStatusReported" in node
+
+    pod_name = (await dsctl(capsys, plane.address, "get", "pods", "-o", "name",
+                            "--field-selector", "spec.nodeName=node-2")).out.strip()
+    pod = (await dsctl(capsys, plane.address, "describe", pod_name)).out
+    assert "Controlled By:" in pod
+    assert "DaemonSet/web" in pod
+    assert "Node:" in pod
+    assert "node-2" in pod
+    assert "PodScheduled" in pod
+    assert "PodStatusReported" in pod
+    missing = await dsctl(capsys, plane.address, "describe", "pod", "nope")
+    assert (missing.code, missing.err) == (1, 'error: pods "nope" not found\n')

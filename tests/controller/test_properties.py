@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from ctrlplane._proto.v1 import objects_pb2
 from ctrlplane.controller.scenario import Scenario, daemon_set, taint
 from ctrlplane.domain.eligibility import compile_spec
+from ctrlplane.domain.errors import NotFound
+from ctrlplane.domain.revisions import rollback_target
 from ctrlplane.domain.state import fold
 
 NODES = ["n0", "n1", "n2", "n3", "n4", "n5"]
@@ -63,6 +65,7 @@ ops = st.one_of(
     st.tuples(st.just("delete-node"), st.sampled_from(NODES)),
     st.tuples(st.just("apply"), daemon_sets()),
     st.tuples(st.just("delete-ds"), st.sampled_from(SETS)),
+    st.tuples(st.just("undo"), st.sampled_from(SETS), st.integers(0, 3)),
     st.tuples(st.just("ready"), st.just(None)),
     st.tuples(st.just("fail"), st.integers(0, 20)),
     st.tuples(st.just("delete-pod"), st.integers(0, 20)),
@@ -92,6 +95,15 @@ def _do(s: Scenario, op: tuple[Any, ...]) -> None:
         ds = state.daemon_sets.get(("default", args[0]))
         if ds is not None and not ds.deleted:
             s.delete_daemon_set(args[0])
+    elif kind == "undo":
+        ds = state.daemon_sets.get(("default", args[0]))
+        if ds is None or ds.deleted:
+            return
+        try:
+            rollback_target(ds, args[1])
+        except NotFound:
+            return
+        s.undo(args[0], args[1])
     elif kind == "ready":
         s.ready_all()
     elif kind in ("fail", "delete-pod"):

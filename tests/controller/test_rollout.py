@@ -205,3 +205,32 @@ def test_auto_rollback_to_last_completed_revision() -> None:
         "n0",
         "NodeEligible",
     ) in decisions
+
+
+def _without_available_pod(s: Scenario) -> int:
+    ds = s.state.daemon_sets[KEY]
+    missing = 0
+    for name in s.state.nodes:
+        pods = s.state.daemon_pods_on_node(ds, name)
+        if not any(p.ready and p.ready_since is not None for p in pods):
+            missing += 1
+    return missing
+
+
+def test_budget_holds_at_every_step_of_a_rollout() -> None:
+    s = fleet(20)
+    s.apply(v2(max_unavailable="25%"))
+    worst = 0
+    for _ in range(200):
+        s.step("agent")
+        worst = max(worst, _without_available_pod(s))
+        if s.state.daemon_sets[KEY].rollout_complete:
+            break
+        # one pod at a time becomes ready, in name order
+        waiting = sorted(p.key[1] for p in s.state.pods.values() if not p.ready and p.owner == KEY)
+        if waiting:
+            s.advance(1).report(waiting[0])
+    assert s.state.daemon_sets[KEY].rollout_complete
+    assert worst == 5
+    status = daemon_set_status(s.state, KEY, s.now)
+    assert status.updated_number_scheduled == status.number_available == 20

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane._proto.v1 import events_pb2, objects_pb2
 from ctrlplane.controller.scenario import Scenario, daemon_set, taint
 from ctrlplane.domain.state import REVISION_HASH_LABEL, ClusterState, fold
 
@@ -131,8 +131,6 @@ def test_static_pods_are_reported_and_removed() -> None:
     assert pod.owner is None
     assert pod.labels == {"component": "etcd"}
     assert pod.ready
-    from ctrlplane._proto.v1 import events_pb2
-
     s.emit(
         "node/n1",
         events_pb2.Event(
@@ -185,3 +183,40 @@ def test_fold_is_deterministic_and_resumable() -> None:
     assert fold(events[4:], half) == whole
     assert fold(events) == whole == s.state
     assert whole != ClusterState()
+
+
+def test_recreated_daemon_set_adopts_its_pods_with_a_fresh_history() -> None:
+    s = _scheduled()
+    s.apply(daemon_set("agent", image="example/agent:2"))
+    s.delete_daemon_set("agent")
+    s.apply(daemon_set("agent"))  # before the controller deleted anything
+    ds = s.state.daemon_sets[KEY]
+    assert not ds.deleted
+    assert [r.revision for r in ds.revisions] == [1]
+    assert ds.pod_count == 2
+    assert s.reconcile("agent").decisions == []  # same template: the pods are kept
+
+
+def test_late_reports_are_ignored() -> None:
+    s = _scheduled()
+    name = s.pod_on("agent", "n1")
+    s.step("agent")
+    before = fold(s.events)
+    s.emit(
+        "node/n2",
+        events_pb2.Event(
+            pod_status_reported=events_pb2.PodStatusReported(
+                namespace="default", pod_name=name, node_name="n2", phase="Running", ready=True
+            )
+        ),
+    )
+    s.emit(
+        "node/n1",
+        events_pb2.Event(
+            pod_status_reported=events_pb2.PodStatusReported(
+                namespace="default", pod_name="agent-gone0", node_name="n1", phase="Running"
+            )
+        ),
+    )
+    assert not s.state.pods[("default", name)].ready
+    assert s.state.pods == before.pods

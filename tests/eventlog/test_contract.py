@@ -281,3 +281,12 @@ async def test_close_releases_waiters_then_everything_refuses(store: EventStore)
         await store.wait(0, timeout=0)
     with pytest.raises(EventLogError):
         [batch async for batch in store.iterate()]
+
+
+async def test_stopping_an_iteration_early_is_clean(store: EventStore) -> None:
+    await store.append([labels("node/a", i) for i in range(30)])
+    batches = store.iterate(batch=10)
+    first = await anext(batches)
+    await batches.aclose()  # type: ignore[attr-defined]
+    assert [e.seq for e in first] == list(range(1, 11))
+    assert await store.append([labels("node/a")]) == 31

@@ -93,8 +93,27 @@ async def test_refuses_a_file_it_does_not_understand(
     path = tmp_path / "events.db"
     assert callable(make)
     make(path)
+    before = path.read_bytes()
     with pytest.raises(EventLogError, match=message):
         await SqliteEventStore.open(path, read_only=read_only)
+    assert path.read_bytes() == before
+    assert _names(tmp_path) == ["events.db"]
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+async def test_one_writer_per_file(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    async with await SqliteEventStore.open(path) as store:
+        await store.append([labels("node/a")])
+        with pytest.raises(EventLogError, match="already open for writing"):
+            await SqliteEventStore.open(path)
+        async with await SqliteEventStore.open(path, read_only=True) as reader:
+            assert await reader.head() == 1
+    async with await SqliteEventStore.open(path) as store:  # free again after close
+        assert await store.append([labels("node/a")]) == 2
 
 
 async def test_another_writer_fails_one_group_then_the_store_recovers(tmp_path: Path) -> None:

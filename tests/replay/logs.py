@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
-from ctrlplane.domain.revisions import template_hash
 from ctrlplane.controller.loop import merge
+from ctrlplane.domain.revisions import template_hash
 from ctrlplane.domain.state import ClusterState, DsKey
 from ctrlplane.domain.streams import daemon_set_stream, node_stream
 
@@ -122,6 +122,12 @@ class LogBuilder:
         payload.node_labels_changed.node_name = name
         for key, value in labels.items():
             payload.node_labels_changed.labels[key] = value
+        return self.add(node_stream(name), payload, "user:test")
+
+    def taint(self, name: str, key: str, value: str, effect: str) -> events_pb2.Event:
+        payload = events_pb2.Event()
+        payload.node_taints_changed.node_name = name
+        payload.node_taints_changed.taints.add(key=key, value=value, effect=effect)
         return self.add(node_stream(name), payload, "user:test")
 
     def report(self, pod: str, node_name: str, *, phase: str = "Running",

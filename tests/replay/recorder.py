@@ -119,8 +119,8 @@ class Rig:
     async def apply(self, ds: objects_pb2.DaemonSet, cause: str = "") -> None:
         await self.daemon_sets.Apply(api_pb2.ApplyRequest(daemon_set=ds, change_cause=cause))
 
-    async def until(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-        await self.plane.feed.wait_for(predicate, timeout)
+    async def until(self, predicate: Callable[[], bool], within: float = 15.0) -> None:
+        await self.plane.feed.wait_for(predicate, within)
 
     def settled(self) -> bool:
         """Every set's rollout complete and every pod off lost nodes running and ready."""

@@ -107,10 +107,12 @@ async def test_diff_explain_and_export(
 ) -> None:
     events = rollout_log().events
     label = first(events, "node_labels_changed")
-    code, out, _ = await dsctl(capsys, "replay", str(db), "--diff", f"{label.seq - 1}..{label.seq + 1}")
+    span = f"{label.seq - 1}..{label.seq + 1}"
+    code, out, _ = await dsctl(capsys, "replay", str(db), "--diff", span)
     assert code == 0
     assert "node/n2 changed: labels disk: ssd -> hdd" in out
-    assert "PodDeleted" in out and "NodeIneligible" in out
+    assert "PodDeleted" in out
+    assert "NodeIneligible" in out
 
     deleted = first(events, "pod_deleted").pod_deleted
     code, out, _ = await dsctl(capsys, "replay", str(db), "--explain", f"pod/{deleted.pod_name}")
@@ -135,6 +137,9 @@ async def test_diff_explain_and_export(
     ("argv", "message"),
     [
         pytest.param(["replay", "missing.db"], "no such file", id="missing-file"),
+        pytest.param(["replay", "{garbage}"], "error: ", id="not-an-event-log"),
+        pytest.param(["replay", "{db}", "--server", "127.0.0.1:1"], "not both",
+                     id="log-and-server"),
         pytest.param(["replay"], "give an event-log file", id="no-log"),
         pytest.param(["replay", "{db}", "--at", "yesterday"], "--at", id="bad-at"),
         pytest.param(["replay", "{db}", "--diff", "5"], "A..B", id="bad-diff"),
@@ -143,8 +148,39 @@ async def test_diff_explain_and_export(
     ],
 )
 async def test_usage_errors_exit_2(
-    db: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    code, _, err = await dsctl(capsys, *[a.replace("{db}", str(db)) for a in argv])
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is no database\n" * 100)
+    argv = [a.replace("{db}", str(db)).replace("{garbage}", str(garbage)) for a in argv]
+    code, _, err = await dsctl(capsys, *argv)
     assert code == 2
     assert message in err
+
+
+async def test_explain_of_an_unknown_pod_exits_1(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = await dsctl(capsys, "replay", str(db), "--explain", "pod/nope")
+    assert code == 1
+    assert out == "pod/nope: no decision about it in this log\n"
+
+
+async def test_views_from_a_snapshot_equal_views_from_a_full_fold(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ctrlplane.domain.state import fold
+    from ctrlplane.replay.snapshots import list_snapshots, write_snapshot
+    from ctrlplane.replay.sources import open_source
+
+    events = rollout_log().events
+    ats = ["5", str(len(events) // 2), str(len(events))]
+    before = [(await dsctl(capsys, "replay", str(db), "--at", at, "-o", "json"))[1] for at in ats]
+    source = await open_source(str(db))
+    try:
+        await write_snapshot(source, db, fold(events[: len(events) // 2]))
+    finally:
+        await source.close()
+    assert list_snapshots(db)
+    after = [(await dsctl(capsys, "replay", str(db), "--at", at, "-o", "json"))[1] for at in ats]
+    assert after == before

@@ -16,6 +16,8 @@ from ctrlplane.replay.jsonl import event_to_line
 from ctrlplane.replay.sources import ServerSource, open_source
 from replay.recorder import rig, rolling_update_surge
 
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
 
 async def dsctl(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     capsys.readouterr()
@@ -54,3 +56,35 @@ async def test_replay_a_live_plane(tmp_path: Path, capsys: pytest.CaptureFixture
         finally:
             await server.close()
             await sqlite.close()
+
+
+async def test_a_plane_started_from_an_exported_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ctrlplane serve --import` a golden log: the plane serves that history, it replays."""
+    import sys
+
+    golden = GOLDEN / "undo.jsonl"
+    expected = json.loads((GOLDEN / "undo.expected.json").read_text())["state"]  # noqa: ASYNC240
+    head = sum(1 for line in golden.read_text().splitlines() if line.strip())  # noqa: ASYNC240
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "ctrlplane"), "serve", "--db", str(tmp_path / "x.db"),
+        "--listen", "127.0.0.1:0", "--import", str(golden), "--log-level", "WARNING",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(30):
+            imported = (await process.stdout.readline()).decode()
+            serving = (await process.stdout.readline()).decode()
+        assert imported.startswith(f"ctrlplane: imported {head} events")
+        address = serving.split("serving on ")[1].split()[0]
+        code, out = await dsctl(capsys, "replay", "--server", address, "--at", str(head),
+                                "-o", "json")
+        assert code == 0
+        assert json.loads(out) == expected
+        code, out = await dsctl(capsys, "replay", "--server", address, "--check")
+        assert code == 0, out
+    finally:
+        process.terminate()
+        await process.wait()

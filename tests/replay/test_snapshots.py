@@ -3,11 +3,11 @@ snapshot that does not belong (other code, other log, damaged) is ignored."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support import wait_until
 
 from ctrlplane.domain.state import ClusterState, fold
 from ctrlplane.eventlog.base import NewEvent
@@ -77,7 +77,7 @@ async def test_a_snapshot_of_another_log_is_ignored(tmp_path: Path) -> None:
     await write_snapshot(store, path, fold(events))
     await store.close()
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
     # The same path, a different history of the same length.
     other = rollout_log()
     for e in other.events:
@@ -131,4 +131,76 @@ async def test_empty_log_and_no_path(db: tuple[Path, SqliteEventStore]) -> None:
     path, store = db
     assert await load_state(store, None) == ClusterState()
     assert await load_state(store, path) == ClusterState()
-    assert not os.path.exists(snapshot_dir(path))
+    assert not snapshot_dir(path).exists()
+
+
+async def test_a_feed_started_from_a_snapshot_and_the_snapshot_task(
+    db: tuple[Path, SqliteEventStore],
+) -> None:
+    """How a plane uses this: StateFeed(store, await load_snapshot(...)) + SnapshotTask."""
+    import asyncio
+
+    from ctrlplane.controller.feed import StateFeed
+    from ctrlplane.replay.snapshots import SnapshotTask
+
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events[:12])
+    await write_snapshot(store, path, fold(events[:12]))
+    feed = StateFeed(store, await load_snapshot(store, path))
+    task = SnapshotTask(feed, path, every=5)
+    async with asyncio.TaskGroup() as tg:
+        running = [tg.create_task(feed.run()), tg.create_task(task.run())]
+        await feed.ready.wait()
+        assert feed.state == fold(events[:12])
+        await append_all(store, events[12:])
+        await feed.wait_for_seq(len(events), timeout=10)
+        assert feed.state == fold(events)
+        # The write ends after the last fold, so poll rather than wait on the feed.
+        await wait_until(lambda: task.last_seq == len(events), timeout=10)
+        await task.write_now()  # a plane's graceful stop: nothing new, nothing written
+        for t in running:
+            t.cancel()
+    assert list_snapshots(path)[0].seq == len(events)
+    assert await load_state(store, path) == fold(events)
+
+
+async def test_the_snapshotter_process_writes_a_snapshot(
+    db: tuple[Path, SqliteEventStore],
+) -> None:
+    import asyncio
+    import sys
+
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ctrlplane.replay.snapshotter", str(path),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    assert out.decode() == f"snapshot at seq {len(events)} beside {path}\n"
+    loaded = await load_snapshot(store, path)
+    assert loaded == fold(events)
+
+
+async def test_the_snapshotter_follows_the_log(db: tuple[Path, SqliteEventStore]) -> None:
+    import asyncio
+
+    from ctrlplane.replay.snapshotter import follow
+
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events[:3])
+    task = asyncio.create_task(follow(str(path), every=5))
+    try:
+        await append_all(store, events[3:])
+        await wait_until(lambda: bool(list_snapshots(path))
+                         and list_snapshots(path)[0].seq >= len(events) - 4, timeout=10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    newest = await load_snapshot(store, path)
+    assert newest is not None
+    assert newest == fold(events[: newest.seq])
