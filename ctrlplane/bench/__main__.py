@@ -9,8 +9,10 @@ PARTS = ["eventlog", "controller", "agents", "rollout", "replay"]
 
 
 def main(argv: list[str]) -> int:
-    parts = [a for a in argv if not a.startswith("-")] or PARTS
-    options = [a for a in argv if a.startswith("-")]
+    # Leading words name parts; everything from the first option on is passed
+    # to each part (so `eventlog --events 1000` works).
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    parts, options = argv[:split] or PARTS, argv[split:]
     for part in parts:
         if part not in PARTS:
             print(f"bench: unknown part {part!r}; expected one of {', '.join(PARTS)}")

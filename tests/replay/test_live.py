@@ -65,8 +65,8 @@ async def test_a_plane_started_from_an_exported_history(
     import sys
 
     golden = GOLDEN / "undo.jsonl"
-    expected = json.loads((GOLDEN / "undo.expected.json").read_text())["state"]  # noqa: ASYNC240
-    head = sum(1 for line in golden.read_text().splitlines() if line.strip())  # noqa: ASYNC240
+    expected = json.loads((GOLDEN / "undo.expected.json").read_text())["state"]
+    head = sum(1 for line in golden.read_text().splitlines() if line.strip())
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "ctrlplane"), "serve", "--db", str(tmp_path / "x.db"),
         "--listen", "127.0.0.1:0", "--import", str(golden), "--log-level", "WARNING",
