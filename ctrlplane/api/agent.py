@@ -432,9 +432,11 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         request_iterator: AsyncIterator[agent_pb2.AgentMessage],
         context: grpc.aio.ServicerContext,
     ) -> None:
+        # context.read() rather than the request iterator: no async generator
+        # per stream (measurable in a reconnect storm of 10,000 agents).
         await self.hub.ctx.feed.ready.wait()
-        first = await anext(aiter(request_iterator), None)
-        if first is None or not first.HasField("hello") or not first.hello.node_name:
+        first = await context.read()
+        if not isinstance(first, agent_pb2.AgentMessage) or not first.hello.node_name:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "the first message on Agent.Connect must be a Hello with node_name",
@@ -460,9 +462,10 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         writer = asyncio.create_task(self.hub.write(stream, context))
         clean = False
         try:
-            async for msg in request_iterator:
-                if stream.closed:
-                    break
+            while not stream.closed:
+                msg = await context.read()
+                if not isinstance(msg, agent_pb2.AgentMessage):
+                    break  # EOF: the agent closed its side
                 self.hub.receive(stream, msg)
             # The end of the requests looks the same for a goodbye (half-close)
             # and a peer that died; only the latter cancels this handler soon

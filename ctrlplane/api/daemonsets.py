@@ -18,6 +18,7 @@ from ctrlplane.api.context import PlaneContext, add_servicer
 from ctrlplane.api.errors import rpc
 from ctrlplane.api.plan import node_changes, spec_diff
 from ctrlplane.api.rollout_status import rollout_status
+from ctrlplane.domain import fielderrors, validation
 from ctrlplane.domain.errors import Conflict, FailedPrecondition, NotFound
 from ctrlplane.domain.labels import parse_selector
 from ctrlplane.domain.manifests import prepare_daemon_set
@@ -108,10 +109,17 @@ class DaemonSetsServicer(api_pb2_grpc.DaemonSetsServicer):
         self, request: api_pb2.ApplyRequest
     ) -> tuple[objects_pb2.DaemonSet, DaemonSetState | None]:
         """The validated object an apply would record, and the live one it replaces."""
+        # Read before prepare_daemon_set records the object as apps/v1: only
+        # extensions/v1beta1 may change a live daemon set's selector.
+        written_version = request.daemon_set.api_version
         new = prepare_daemon_set(request.daemon_set)
         key = (new.metadata.namespace, new.metadata.name)
         current = self.ctx.feed.state.daemon_sets.get(key)
         live = current if current is not None and not current.deleted else None
+        if live is not None:
+            fielderrors.raise_if_any(
+                validation.daemon_set_update_errors(live.obj, new, written_version)
+            )
         generation = live.obj.metadata.generation if live is not None else 0
         expected = request.expected_generation
         if expected == -1 and live is not None:

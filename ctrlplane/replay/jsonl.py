@@ -10,7 +10,9 @@ One JSON object per line, oldest first, one line per event:
   JSON number (Python's float repr, so it round-trips exactly).
 - `type` is the event kind's message name (`event_type`), `event` is that
   message in protobuf's JSON mapping (`MessageToDict`, lowerCamelCase field
-  names, int64 as strings, default values omitted).
+  names, int64 as strings, default values omitted), with object keys sorted
+  at every level (maps have no order; sorted keys make a line a function of
+  the event).
 - Readers must ignore keys they do not know; writers never rename these keys.
   The protobuf bytes stay the canonical form: an import re-encodes `event`
   with the same schema, so the events compare equal to the originals.
@@ -61,8 +63,22 @@ def event_to_dict(event: events_pb2.Event) -> dict[str, Any]:
         "time": event.time,
         "actor": event.actor,
         "causeSeq": event.cause_seq,
-        "event": json_format.MessageToDict(getattr(event, kind)),
+        "event": _sorted(json_format.MessageToDict(getattr(event, kind))),
     }
+
+
+def _sorted(value: Any) -> Any:
+    """Object keys in sorted order, all the way down.
+
+    Protobuf maps (labels, nodeSelector) have no order, and two equal messages
+    may iterate them differently: sorting makes a line a function of the event,
+    so exports are byte-for-byte reproducible and diffable.
+    """
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
 
 
 def event_to_line(event: events_pb2.Event) -> str:

@@ -123,6 +123,32 @@ async def test_invalid_manifest_names_the_field(
     assert await plane.store.head() == 0  # never reaches the log
 
 
+@pytest.mark.parametrize(
+    ("api_version", "allowed"),
+    [
+        pytest.param("apps/v1", False, id="apps-v1-immutable"),
+        pytest.param("extensions/v1beta1", True, id="extensions-may-change"),
+    ],
+)
+async def test_selector_is_immutable_on_update(
+    plane: Plane, stubs: Stubs, api_version: str, allowed: bool
+) -> None:
+    await apply(stubs, daemon_set("web"))
+    # The version the client wrote decides, not apps/v1 that the log records.
+    moved = daemon_set("web", labels={"app": "web", "tier": "edge"})
+    moved.api_version = api_version
+    if allowed:
+        updated = await apply(stubs, moved)
+        assert dict(updated.daemon_set.spec.selector.match_labels) == {"app": "web", "tier": "edge"}
+        return
+    with pytest.raises(grpc.aio.AioRpcError) as rejected:
+        await apply(stubs, moved)
+    assert rejected.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "spec.selector" in (rejected.value.details() or "")
+    assert "immutable" in (rejected.value.details() or "")
+    assert await user_facts(plane) == 1
+
+
 async def test_expected_generation_guards_apply(plane: Plane, stubs: Stubs) -> None:
     await apply(stubs, daemon_set("web"), expected_generation=-1)
     with pytest.raises(grpc.aio.AioRpcError) as exists:
@@ -300,3 +326,38 @@ async def test_watch_rollout_reports_failure(plane: Plane, stubs: Stubs) -> None
     assert messages[-1].done
     assert messages[-1].failed
     assert messages[-1].message == 'daemon set "web" rollout failed: no progress for 10 s\n'
+
+
+async def test_watch_rollout_done_when_the_plane_recorded_it_complete(
+    plane: Plane, stubs: Stubs
+) -> None:
+    for name in ("n1", "n2"):
+        await stubs.nodes.Register(node(name))
+    await apply(stubs, daemon_set("web"))
+    await wait_until(lambda: len(plane.feed.state.pods) == 2, message="a pod on each node")
+    for pod in list(plane.feed.state.pods.values()):
+        await _report_ready(plane, pod.key[1], pod.node_name)
+    ds = plane.feed.state.daemon_sets[("default", "web")]
+    await wait_until(lambda: ds.rollout_complete, feed=plane.feed, message="RolloutCompleted")
+    # n2's lease runs out: its pod is no longer available, so kubectl's
+    # counters fall short for good, but the revision was rolled out.
+    lost = events_pb2.Event(node_lost=events_pb2.NodeLost(node_name="n2"))
+    seq = await plane.store.append(
+        [NewEvent("node/n2", lost, "controller", plane.config.clock.now())]
+    )
+    await plane.feed.wait_for_seq(seq, timeout=10)
+
+    call = stubs.daemon_sets.WatchRollout(
+        api_pb2.WatchRolloutRequest(ref=api_pb2.ObjectRef(name="web"), watch=True)
+    )
+    messages = []
+    while (message := await call.read()) is not grpc.aio.EOF:
+        messages.append(message)
+    (status,) = messages
+    assert status.done
+    assert not status.failed
+    assert status.daemon_set.status.number_available == 1
+    assert status.message == (
+        'daemon set "web" successfully rolled out '
+        "(revision 1 recorded complete; 1 of 2 pods available now)\n"
+    )

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from support import wait_until
 
 from agents.agent import Agent, AgentConfig
 from agents.runtime.simulated import SimulatedRuntime
 from cli.dsctl_run import Result, dsctl
+from ctrlplane._proto.v1 import api_pb2_grpc, events_pb2, objects_pb2
+from ctrlplane.eventlog.base import NewEvent
 from ctrlplane.server import Plane
 
 TEMPLATE = """\
@@ -248,3 +251,35 @@ async def test_describe_daemon_set_node_and_pod_with_their_events(
     assert "PodStatusReported" in pod
     missing = await dsctl(capsys, plane.address, "describe", "pod", "nope")
     assert (missing.code, missing.err) == (1, 'error: pods "nope" not found\n')
+
+
+async def test_rollout_status_ends_when_the_plane_recorded_it_complete_on_a_lost_node(
+    plane: Plane, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # No agents: nodes registered by hand, pods reported ready and a node lost
+    # as facts in the log, so that the lost node stays lost.
+    async with grpc.aio.insecure_channel(plane.address) as channel:
+        nodes = api_pb2_grpc.NodesStub(channel)
+        for name in NODES[:2]:
+            await nodes.Register(objects_pb2.Node(metadata=objects_pb2.ObjectMeta(name=name)))
+    await dsctl(capsys, plane.address, "apply", "-f", write(tmp_path, "v1"))
+    await wait_until(lambda: len(plane.feed.state.pods) == 2, feed=plane.feed)
+    now = plane.config.clock.now
+    for pod in list(plane.feed.state.pods.values()):
+        ready = events_pb2.PodStatusReported(
+            namespace="default", pod_name=pod.key[1], node_name=pod.node_name,
+            phase="Running", ready=True,
+        )
+        await plane.store.append([NewEvent(f"node/{pod.node_name}",
+                                           events_pb2.Event(pod_status_reported=ready),
+                                           f"agent:{pod.node_name}", now())])
+    ds = plane.feed.state.daemon_sets[("default", "web")]
+    await wait_until(lambda: ds.rollout_complete, feed=plane.feed)
+    lost = events_pb2.Event(node_lost=events_pb2.NodeLost(node_name=NODES[1]))
+    await plane.feed.wait_for_seq(
+        await plane.store.append([NewEvent(f"node/{NODES[1]}", lost, "controller", now())]), 10
+    )
+
+    done = await status(capsys, plane)
+    assert done.code == 0, done.err
+    assert done.out.startswith('daemon set "web" successfully rolled out (revision 1')

@@ -110,3 +110,15 @@ async def test_import_refuses_a_range(tmp_path: Path) -> None:
             await import_jsonl(store, [event_to_line(e) for e in events])
     finally:
         await store.close()
+
+
+def test_a_line_does_not_depend_on_map_order() -> None:
+    from ctrlplane._proto.v1 import events_pb2
+
+    one, two = events_pb2.Event(seq=1), events_pb2.Event(seq=1)
+    one.node_labels_changed.labels.update({"zone": "b", "disk": "ssd", "arch": "arm"})
+    for key in ("arch", "disk", "zone"):
+        two.node_labels_changed.labels[key] = one.node_labels_changed.labels[key]
+    line = event_to_line(one)
+    assert line == event_to_line(two)
+    assert '"labels":{"arch":"arm","disk":"ssd","zone":"b"}' in line
