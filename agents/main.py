@@ -124,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("CTRLPLANE_TOKEN", ""),
         help="bearer token when the plane requires one (default: $CTRLPLANE_TOKEN)",
     )
+    p.add_argument("--ca", type=Path, metavar="PEM", help="TLS: the CA that signed the plane")
+    p.add_argument(
+        "--cert", type=Path, metavar="PEM", help="mTLS: this node's certificate (CN = node name)"
+    )
+    p.add_argument("--key", type=Path, metavar="PEM", help="mTLS: the certificate's private key")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -134,6 +139,18 @@ def make_runtime(args: argparse.Namespace, data_dir: Path, rng: random.Random) -
             ready_delay=args.sim_ready_delay, fail_rate=args.sim_fail_rate, rng=rng
         )
     return ProcessRuntime(data_dir, args.node_name, backoff=Backoff(base=args.restart_backoff))
+
+
+def open_channel(args: argparse.Namespace) -> grpc.aio.Channel:
+    """Plain, TLS (--ca) or mutual TLS (--ca, --cert, --key) to the plane."""
+    if args.ca is None and args.cert is None:
+        return grpc.aio.insecure_channel(args.server, options=CHANNEL_OPTIONS)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=args.ca.read_bytes() if args.ca else None,
+        private_key=args.key.read_bytes() if args.key else None,
+        certificate_chain=args.cert.read_bytes() if args.cert else None,
+    )
+    return grpc.aio.secure_channel(args.server, credentials, options=CHANNEL_OPTIONS)
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> int:
@@ -154,7 +171,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
         stop_pods_on_exit=args.stop_pods_on_exit,
         token=args.token,
     )
-    async with grpc.aio.insecure_channel(args.server, options=CHANNEL_OPTIONS) as channel:
+    async with open_channel(args) as channel:
         agent = Agent(config, runtime, channel, rng=rng, static=static)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -166,7 +183,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if (args.cert is None) != (args.key is None):
+        parser.error("--cert and --key go together")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -54,10 +54,10 @@ class Stubs:
 
 def stubs_for(channel: grpc.aio.Channel) -> Stubs:
     return Stubs(
-        daemon_sets=api_pb2_grpc.DaemonSetsStub(channel),
-        nodes=api_pb2_grpc.NodesStub(channel),
-        pods=api_pb2_grpc.PodsStub(channel),
-        events=api_pb2_grpc.EventsStub(channel),
+        daemon_sets=api_pb2_grpc.DaemonSetsStub(channel),  # type: ignore[no-untyped-call]
+        nodes=api_pb2_grpc.NodesStub(channel),  # type: ignore[no-untyped-call]
+        pods=api_pb2_grpc.PodsStub(channel),  # type: ignore[no-untyped-call]
+        events=api_pb2_grpc.EventsStub(channel),  # type: ignore[no-untyped-call]
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -30,7 +32,7 @@ async def test_health_is_serving_once_folded(plane: Plane, channel: grpc.aio.Cha
 async def test_reflection_lists_every_service(plane: Plane, channel: grpc.aio.Channel) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 
-    async def requests():  # type: ignore[no-untyped-def]
+    async def requests() -> AsyncIterator[reflection_pb2.ServerReflectionRequest]:
         yield reflection_pb2.ServerReflectionRequest(list_services="")
 
     names: set[str] = set()
@@ -140,3 +142,35 @@ async def test_extra_services_and_a_given_store(tmp_path: Path) -> None:
     assert registered == [True]
     assert await store.head() == 0  # still open: the plane did not close it
     await store.close()
+
+
+async def test_cli_serve_on_a_directory_prints_one_line(tmp_path: Path) -> None:
+    """A log that cannot be opened: one line, exit 1, no aiosqlite thread traceback."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ctrlplane.cli.ctrlplane", "serve",
+        "--db", str(tmp_path), "--listen", "127.0.0.1:0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert out == b""
+    lines = err.decode().splitlines()
+    assert len(lines) == 1, err.decode()
+    assert lines[0].startswith(f"ctrlplane serve: cannot open event log {tmp_path}")
+
+
+async def test_start_up_fold_of_a_big_log_freezes_the_gc(tmp_path: Path) -> None:
+    (tmp_path / "small").mkdir()
+    (tmp_path / "big").mkdir()
+    gc.unfreeze()
+    try:
+        # The tests' logs are small: under the threshold nothing is frozen.
+        async with Plane(plane_config(tmp_path / "small")) as small:
+            await wait_until(lambda: small.controller is not None, message="serving")
+            assert gc.get_freeze_count() == 0
+        # A threshold of 0 makes this empty log "big".
+        async with Plane(plane_config(tmp_path / "big", gc_freeze_events=0)) as big:
+            await wait_until(lambda: big.controller is not None, message="serving")
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # the rest of the test process collects as usual

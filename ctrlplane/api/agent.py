@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, events_pb2, objects_pb2
-from ctrlplane.api.auth import AGENT, bearer_token
+from ctrlplane.api.auth import AGENT, PermissionDenied, authorize_node, bearer_token
 from ctrlplane.api.context import PlaneContext
 from ctrlplane.domain.names import is_dns1123_subdomain
 from ctrlplane.domain.pods import pod_object
@@ -95,10 +95,8 @@ class AgentHub:
         self._link: dict[str, str] = {}
         self._facts: dict[str, tuple[dict[str, str], list[tuple[str, str, str]]]] = {}
         self._last_status: dict[PodKey, Status] = {}
-        self._rejections: dict[tuple[str, str], str] = {}
-        self._bases: dict[
-            tuple[object, str], objects_pb2.Pod
-        ] = {}  # see _assignment  # (node, file) -> error reported
+        self._rejections: dict[tuple[str, str], str] = {}  # (node, file) -> error reported
+        self._bases: dict[tuple[object, str], objects_pb2.Pod] = {}  # see _assignment
         self._outbox: list[NewEvent] = []
         self._outbox_wake = asyncio.Event()
         self.starter: asyncio.Future[None] | None = None  # see register()
@@ -445,6 +443,11 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         problems = hello_errors(first.hello)
         if problems:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(problems))
+            return
+        try:  # under mTLS, the certificate names the node it may speak for
+            authorize_node(context, first.hello.node_name, mtls=self.hub.ctx.mtls)
+        except PermissionDenied as denied:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(denied))
             return
         tokens = self.hub.ctx.tokens
         if tokens is not None:

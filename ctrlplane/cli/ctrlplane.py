@@ -13,8 +13,10 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import platformdirs
 
@@ -81,11 +83,48 @@ def _serve_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# How long a failed start waits for the store's worker threads to finish.
+THREADS_SETTLE_SECONDS = 5.0
+
+T = TypeVar("T")
+
+
+async def _settled(work: Awaitable[T]) -> T:
+    """Await `work`; if it fails, let the threads it started finish before the loop closes.
+
+    aiosqlite runs each connection in a thread that reports back through the
+    event loop. When a connection fails to open (`--db` names a directory),
+    aiosqlite stops its thread without waiting for it; if asyncio.run then
+    closes the loop first, the thread dies printing "Event loop is closed"
+    under our one-line error. Waiting here, with the loop still running,
+    lets it finish quietly.
+    """
+    before = set(threading.enumerate())
+    try:
+        return await work
+    except Exception:
+        # Not the loop's own executor threads ("asyncio_N"): they live until it closes.
+        started = [
+            t
+            for t in threading.enumerate()
+            if t not in before and not t.daemon and not t.name.startswith("asyncio_")
+        ]
+        if started:
+            # Joined from a worker thread: they need this loop running to finish.
+            await asyncio.to_thread(_join, started, THREADS_SETTLE_SECONDS)
+        raise
+
+
+def _join(threads: list[threading.Thread], timeout: float) -> None:
+    for thread in threads:
+        thread.join(timeout)
+
+
 async def _import(db: str, lines: Iterable[str]) -> int:
     from ctrlplane.eventlog import open_store
     from ctrlplane.replay.jsonl import import_jsonl
 
-    store = await open_store(db)
+    store = await _settled(open_store(db))
     try:
         return await import_jsonl(store, lines)
     finally:
@@ -122,7 +161,7 @@ async def serve(args: argparse.Namespace) -> int:
             client_ca=args.client_ca,
         )
     )
-    await plane.start()
+    await _settled(plane.start())
     # Tests and scripts read this line to learn the port (with --listen HOST:0).
     print(f"ctrlplane: serving on {plane.address} (event log {db})", flush=True)
     running = asyncio.create_task(plane.wait())

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from ctrlplane.cli import describe, events_cmd, nodes, plan, resources, rollout
+from ctrlplane.cli import client, describe, events_cmd, nodes, plan, resources, rollout
 from ctrlplane.cli.args import UsageError
 from ctrlplane.cli.client import (
     DEFAULT_SERVER,
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--server", "-s", default=None, metavar="HOST:PORT",
         help=f"the plane to talk to (env {SERVER_ENV}; default {DEFAULT_SERVER})",
     )
+    client.add_tls_flags(parser)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     resources.register(subparsers)
     describe.register(subparsers)

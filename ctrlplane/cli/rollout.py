@@ -2,7 +2,9 @@
 
 kubectl's words and exit codes (polymorphichelpers history.go, rollback.go,
 rollout_status.go); history diffs are computed here from the History reply.
-`rollout status` follows the plane's WatchRollout stream and never polls.
+`rollout status` follows the plane's WatchRollout stream and never polls;
+the plane decides when it is done (ctrlplane/api/rollout_status.py: kubectl's
+counters, or a rollout the plane recorded complete while a node is lost).
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ and for each daemon set in a pass:
 
 The rule (sound for the incremental controller): a recorded pass is
 reproduced when it equals the full reconcile exactly; or it is a
-sub-multiset of it (the live pass was limited with `nodes=` and did part of
-the same work); or it equals `reconcile(..., nodes=<the nodes its decisions
-name>)` exactly (a limited pass whose budgeted choices depend on the subset).
+subsequence of it (the live pass was limited with `nodes=` and did part of
+the same work, in the same order: nodes are always visited sorted); or it
+equals `reconcile(..., nodes=<the nodes its decisions name>)` exactly (a
+limited pass whose budgeted choices depend on the subset). Order counts: the
+same decisions in another order are a divergence.
 Anything else is a divergence: the first recorded decision that was not
 reproduced is reported with both sides and its seq. Decisions the controller
 would make but never recorded are not divergences (a plane may have been
@@ -191,8 +193,7 @@ def compare_pass(
     full = [d.payload for d in reconcile(state, key, now).decisions if d.stream == stream]
     if full == want:
         return "exact", None
-    remaining = Counter(p.SerializeToString(deterministic=True) for p in full)
-    if all(_take(remaining, p.SerializeToString(deterministic=True)) for p in want):
+    if _is_subsequence(want, full):
         return "partial", None
     limited = [
         d.payload
@@ -220,11 +221,10 @@ def compare_pass(
     )
 
 
-def _take(counter: Counter[bytes], item: bytes) -> bool:
-    if counter[item] <= 0:
-        return False
-    counter[item] -= 1
-    return True
+def _is_subsequence(part: list[events_pb2.Event], whole: list[events_pb2.Event]) -> bool:
+    """`part` is `whole` with some decisions left out, the rest in the same order."""
+    rest = iter(whole)
+    return all(any(item == candidate for candidate in rest) for item in part)
 
 
 def _max_surge_allowed(state: ClusterState, key: DsKey) -> bool:
@@ -258,29 +258,45 @@ def check_invariants(state: ClusterState, event: events_pb2.Event) -> Violation 
 
 
 class _Lagging:
-    """The state folded only up to a cause_seq, fed from a buffer of events already read."""
+    """The state folded only up to a cause_seq, fed from a buffer of events already read.
 
-    def __init__(self, source: LogSource) -> None:
+    It folds every event once in the end (the tail is drained), so the
+    invariant is checked here too, as each event is folded for the first time.
+    """
+
+    def __init__(self, source: LogSource, report: CheckReport, invariants: bool) -> None:
         self.source = source
+        self.report = report
+        self.invariants = invariants
         self.state = ClusterState()
         self.pending: deque[events_pb2.Event] = deque()
+        self.checked = 0  # the last seq the invariant was checked at
 
-    async def advance_to(self, seq: int) -> None:
-        if seq < self.state.seq:
+    def _apply(self, event: events_pb2.Event) -> None:
+        self.state.apply(event)
+        if self.invariants and event.seq > self.checked:
+            self.checked = event.seq
+            violation = check_invariants(self.state, event)
+            if violation is not None:
+                self.report.violations.append(violation)
+
+    async def advance_to(self, seq: int | None) -> None:
+        """Fold the buffered events up to `seq` (None: all of them)."""
+        if seq is not None and seq < self.state.seq:
             # A pass computed from an older state than the last one (two
             # controllers, or a clock of causes going backwards): refold.
             old = self.state.seq
             self.state = ClusterState()
             async for batch in self.source.iterate(0, until_seq=seq):
                 for event in batch:
-                    self.state.apply(event)
+                    self._apply(event)
             refetched: list[events_pb2.Event] = []
             async for batch in self.source.iterate(seq, until_seq=old):
                 refetched.extend(batch)
             self.pending.extendleft(reversed(refetched))
             return
-        while self.pending and self.pending[0].seq <= seq:
-            self.state.apply(self.pending.popleft())
+        while self.pending and (seq is None or self.pending[0].seq <= seq):
+            self._apply(self.pending.popleft())
 
 
 async def check_log(
@@ -293,9 +309,7 @@ async def check_log(
     """Walk the log; stop at the first divergence. See the module docstring for the rule."""
     rec = reconcile if reconcile is not None else _default_reconcile()
     report = CheckReport()
-    lagging = _Lagging(source)
-    # A second state at the head, for the invariant (it needs every event folded).
-    head = ClusterState()
+    lagging = _Lagging(source, report, invariants)
     run: list[events_pb2.Event] = []
 
     def check_run() -> Divergence | None:
@@ -335,10 +349,6 @@ async def check_log(
             if is_decision(event):
                 run.append(event)
             lagging.pending.append(event)
-            if invariants:
-                head.apply(event)
-                violation = check_invariants(head, event)
-                if violation is not None:
-                    report.violations.append(violation)
-    await close_run()
+    if await close_run():
+        await lagging.advance_to(None)
     return report

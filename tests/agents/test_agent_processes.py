@@ -170,3 +170,21 @@ async def test_plane_restart_under_running_agents_loses_nothing(
         assert (
             sum(1 for e in since if e.WhichOneof("kind") == "pod_scheduled") == 2
         )  # only the new daemon set's pods
+
+
+async def test_stop_pods_on_exit_stops_them(
+    plane: Plane, stubs: Stubs, agent_procs: AgentProcs
+) -> None:
+    state = plane.feed.state
+    agent = agent_procs.start(plane.address, "node-x", "--stop-pods-on-exit")
+    await wait_until(lambda: "node-x" in state.nodes, 20, feed=plane.feed)
+    await apply(stubs, daemon_set("logs"))
+    await wait_until(lambda: ready(state, "logs", "node-x"), 20, feed=plane.feed)
+    pod = pod_of(state, "logs", "node-x")
+    assert pod is not None
+    pid = pods_of(agent_procs.data_dir("node-x"))[pod.key[1]]
+    agent.send_signal(signal.SIGTERM)
+    await wait_until(lambda: agent.poll() is not None, 20)
+    assert agent.returncode == 0
+    assert not pid_alive(pid)
+    assert processes_of_pod(pod.key[1]) == []

@@ -15,7 +15,10 @@ from ctrlplane.server import Plane
 
 
 async def apply(stubs: Stubs, ds: Any, **kwargs: Any) -> api_pb2.ApplyResponse:
-    return await stubs.daemon_sets.Apply(api_pb2.ApplyRequest(daemon_set=ds, **kwargs))
+    response: api_pb2.ApplyResponse = await stubs.daemon_sets.Apply(
+        api_pb2.ApplyRequest(daemon_set=ds, **kwargs)
+    )
+    return response
 
 
 async def user_facts(plane: Plane) -> int:
@@ -214,8 +217,8 @@ async def test_plan_lists_node_changes_and_generation(plane: Plane, stubs: Stubs
     assert replan.generation == 1
     assert replan.changed
     assert not replan.created
-    actions = {c.node_name: c.action for c in replan.changes}
-    assert actions == {"n1": "replace", "n2": "create", "n3": "replace"}
+    by_node = {c.node_name: c.action for c in replan.changes}
+    assert by_node == {"n1": "replace", "n2": "create", "n3": "replace"}
     assert "-        image: busybox:1" in replan.diff
     assert "+        image: nginx:2" in replan.diff
 

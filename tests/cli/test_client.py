@@ -1,4 +1,7 @@
-"""The one-line messages dsctl prints for gRPC failures (pure: no plane needed)."""
+"""The one-line messages dsctl prints for gRPC failures (pure: no plane needed).
+
+The TLS round trip (flags, $DSCTL_TOKEN) is in test_dsctl_plane.py.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +49,34 @@ class Failure(grpc.RpcError, grpc.Call):  # type: ignore[misc]
             f"`ctrlplane serve --listen {SERVER}`, or point dsctl elsewhere with --server or "
             "$DSCTL_SERVER",
             id="refused",
+        ),
+        pytest.param(
+            grpc.StatusCode.UNAVAILABLE,
+            "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:7443: Tls "
+            "handshake failed (TSI_PROTOCOL_FAILURE): SSL_ERROR_SSL: error:1000007d:SSL routines:"
+            "OPENSSL_internal:CERTIFICATE_VERIFY_FAILED: unable to get local issuer certificate"
+            ": OK",
+            f"TLS with the plane at {SERVER} failed (unable to get local issuer certificate); "
+            "check --certificate-authority, --client-certificate and --client-key",
+            id="tls-untrusted",
+        ),
+        pytest.param(
+            grpc.StatusCode.UNAVAILABLE,
+            "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:7443: Custom "
+            "verification check failed with error: UNAUTHENTICATED: Hostname Verification Check "
+            "failed.",
+            f"TLS with the plane at {SERVER} failed (Hostname Verification Check failed); "
+            "check --certificate-authority, --client-certificate and --client-key",
+            id="tls-wrong-name",
+        ),
+        pytest.param(
+            grpc.StatusCode.UNAVAILABLE,
+            "failed to connect to all addresses; last error: UNAVAILABLE: ipv4:127.0.0.1:7443: "
+            "Socket closed",
+            f"cannot reach the plane at {SERVER} (socket closed; if it serves TLS, pass "
+            f"--certificate-authority); start one with `ctrlplane serve --listen {SERVER}`, or "
+            "point dsctl elsewhere with --server or $DSCTL_SERVER",
+            id="plain-to-tls",
         ),
         pytest.param(grpc.StatusCode.UNAVAILABLE, "the plane is still reading its log",
                      f"the plane at {SERVER} is unavailable: the plane is still reading its log",

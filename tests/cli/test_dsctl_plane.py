@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLES, Stubs
+from conftest import EXAMPLES, Stubs, plane_config
 from support import wait_until
 
 from cli.dsctl_run import dsctl
 from ctrlplane._proto.v1 import api_pb2, objects_pb2
+from ctrlplane.api.auth import TokenTable
 from ctrlplane.cli.dsctl import main
 from ctrlplane.server import Plane
 
@@ -290,3 +293,72 @@ async def test_get_watch_prints_the_pod_following_a_label(
     updates = lines[2:]
     assert any(line.split()[-1] == "node-2" for line in updates), lines
     assert any("(deleted)" in line and line.split()[-1] == "node-1" for line in updates), lines
+
+
+# ---- TLS and tokens ------------------------------------------------------------
+
+
+def _openssl(directory: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+
+def _issue(directory: Path, name: str, extensions: str) -> None:
+    (directory / f"{name}.ext").write_text(extensions)
+    _openssl(directory, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+    _openssl(directory, "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway CA, a certificate for a plane on 127.0.0.1, one for a client."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make test certificates")
+    directory = tmp_path_factory.mktemp("pki")
+    _openssl(directory, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+             "-days", "1", "-subj", "/CN=dsctl-test-ca",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _issue(directory, "plane", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _issue(directory, "alice", "extendedKeyUsage=clientAuth\n")
+    return directory
+
+
+async def test_tls_flags_and_bearer_token(
+    tmp_path: Path, pki: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("s3cret,alice,admin\n")
+    config = plane_config(
+        tmp_path, tls_cert=pki / "plane.pem", tls_key=pki / "plane.key",
+        client_ca=pki / "ca.pem", tokens=TokenTable.load(tokens),
+    )
+    tls = ["--certificate-authority", str(pki / "ca.pem"),
+           "--client-certificate", str(pki / "alice.pem"), "--client-key", str(pki / "alice.key")]
+    async with Plane(config) as plane:
+        monkeypatch.setenv("DSCTL_TOKEN", "s3cret")
+        applied = await dsctl(capsys, plane.address, "apply", "-f", str(FLUENTD), *tls)
+        assert applied.code == 0, applied.err
+        (event,) = await plane.store.read(0, limit=1)
+        assert event.actor == "user:alice"  # the token named who applied it
+
+        # The same through the variables instead of the flags.
+        monkeypatch.setenv("DSCTL_CERTIFICATE_AUTHORITY", str(pki / "ca.pem"))
+        monkeypatch.setenv("DSCTL_CLIENT_CERTIFICATE", str(pki / "alice.pem"))
+        monkeypatch.setenv("DSCTL_CLIENT_KEY", str(pki / "alice.key"))
+        listed = await dsctl(capsys, plane.address, "get", "ds", "-o", "name")
+        assert (listed.code, listed.out) == (0, "daemonset.apps/fluentd\n"), listed.err
+
+        monkeypatch.delenv("DSCTL_TOKEN")
+        refused = await dsctl(capsys, plane.address, "get", "ds")
+        assert refused.code == 1
+        assert "$DSCTL_TOKEN" in refused.err
+
+        monkeypatch.delenv("DSCTL_CLIENT_KEY")
+        unpaired = await dsctl(capsys, plane.address, "get", "ds")
+        assert unpaired.err == (
+            "error: --client-certificate and --client-key go together (mTLS)\n"
+        )

@@ -259,7 +259,7 @@ async def test_rollout_status_ends_when_the_plane_recorded_it_complete_on_a_lost
     # No agents: nodes registered by hand, pods reported ready and a node lost
     # as facts in the log, so that the lost node stays lost.
     async with grpc.aio.insecure_channel(plane.address) as channel:
-        nodes = api_pb2_grpc.NodesStub(channel)
+        nodes = api_pb2_grpc.NodesStub(channel)  # type: ignore[no-untyped-call]
         for name in NODES[:2]:
             await nodes.Register(objects_pb2.Node(metadata=objects_pb2.ObjectMeta(name=name)))
     await dsctl(capsys, plane.address, "apply", "-f", write(tmp_path, "v1"))

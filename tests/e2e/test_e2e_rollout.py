@@ -74,6 +74,12 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[Plane, Swarms]]:
         swarms = await Swarms.start(plane.address, NODES, NODES, "--ready-delay", "0.05")
         try:
             await swarms.wait(lambda: all(swarms.connected), 30)
+            # Every node in the plane's state before the first apply, so the
+            # first rollout covers all of them.
+            nodes = plane.feed.state.nodes
+            await plane.feed.wait_for(
+                lambda: len(nodes) == NODES and all(n.connected for n in nodes.values()), 30
+            )
             yield plane, swarms
         finally:
             await swarms.stop()
@@ -105,6 +111,7 @@ class Replayed:
 
     events: int = 0
     first_completed_seq: int = 0
+    unavailable_at_first_completion: int = -1
     peak_unavailable: int = 0  # after the first rollout completed
     over_budget: list[tuple[int, int]] = field(default_factory=list)  # (seq, unavailable)
     doubled: list[tuple[int, str]] = field(default_factory=list)  # (seq, node)
@@ -144,6 +151,7 @@ async def replay(db: Path) -> Replayed:
                 )
                 if event.WhichOneof("kind") == "rollout_completed" and not seen.first_completed_seq:
                     seen.first_completed_seq = event.seq
+                    seen.unavailable_at_first_completion = unavailable(state)
                 if seen.first_completed_seq:
                     lacking = unavailable(state)
                     seen.peak_unavailable = max(seen.peak_unavailable, lacking)
@@ -178,6 +186,7 @@ async def test_rolling_update_over_20_nodes_keeps_the_budget_at_every_seq(
 
     seen = await replay(db)  # the whole file, after the plane and the agents stopped
     assert seen.first_completed_seq, "the first rollout never completed in the log"
+    assert seen.unavailable_at_first_completion == 0
     assert not seen.doubled, f"two pods of ds/web on one node (seq, node): {seen.doubled[:5]}"
     assert not seen.over_budget, f"more than {BUDGET} nodes unavailable: {seen.over_budget[:5]}"
     assert seen.peak_unavailable >= 1, "the rolling update never replaced a pod"

@@ -8,9 +8,16 @@ import pytest
 
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.replay.check import check_log
+from ctrlplane.replay.jsonl import read_lines
 from ctrlplane.replay.sources import JsonlSource
 from replay.logs import LogBuilder, daemon_set
 from replay.scenarios import first, rollout_log, save
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN_EVENTS = {
+    name: list(read_lines((GOLDEN / f"{name}.jsonl").read_text().splitlines()))
+    for name in ("undo",)
+}
 
 
 async def check(events: list[events_pb2.Event], tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -132,3 +139,21 @@ async def test_a_pass_from_an_older_state_is_checked_against_that_state(tmp_path
     report = await check(log.events, tmp_path)
     assert report.ok, report.text()
     assert report.passes == 2
+
+
+async def test_a_changed_controller_is_caught_on_a_golden_history() -> None:
+    """What the check is for: today's code against recorded histories. A controller
+    that orders its rolling update differently fails on the first moved decision."""
+    from ctrlplane.controller.reconcile import ReconcileResult, reconcile
+
+    def reversed_rollout(state, key, now, *, nodes=None):  # type: ignore[no-untyped-def]
+        result = reconcile(state, key, now, nodes=nodes)
+        return ReconcileResult(list(reversed(result.decisions)), result.wake_at)
+
+    golden = GOLDEN / "undo.jsonl"
+    assert (await check_log(JsonlSource(golden))).ok
+    report = await check_log(JsonlSource(golden), reconcile=reversed_rollout)
+    assert not report.ok
+    assert report.divergence is not None
+    first = next(e for e in GOLDEN_EVENTS["undo"] if e.actor == "controller")
+    assert report.divergence.seq == first.seq

@@ -114,7 +114,7 @@ def test_snapshot_plus_tail_is_a_full_fold(
     assert fold(events[cut:], snapshot) == fold(events)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(HISTORIES)
 def test_the_check_reproduces_every_history_the_controller_wrote(
     events: list[events_pb2.Event],
