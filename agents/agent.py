@@ -237,6 +237,7 @@ class Agent:
                 # A clean goodbye: half-close, and the plane ends the stream and
                 # records NodeDisconnected (a cancelled call would look like a
                 # dead node: NodeLost once the lease runs out).
+                await call.write(agent_pb2.AgentMessage(goodbye=agent_pb2.Goodbye()))
                 await call.done_writing()
                 return
             sent = False

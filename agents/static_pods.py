@@ -13,6 +13,7 @@ It parses and reports; it never starts processes (the agent's plan does).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -108,13 +109,22 @@ class StaticPods:
         return pods
 
     async def watch(self) -> None:
-        """Scan now, then after every change in the directory, forever."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.scan()
-        async for _ in watchfiles.awatch(
-            self.directory, debounce=self.debounce_ms, recursive=False
-        ):
-            self.scan()
+        """Scan now, then after every change in the directory, forever.
+
+        A directory that disappears (or a watcher error) is logged and watched
+        again a second later; it never stops the agent.
+        """
+        while True:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self.scan()
+                async for _ in watchfiles.awatch(
+                    self.directory, debounce=self.debounce_ms, recursive=False
+                ):
+                    self.scan()
+            except (OSError, RuntimeError) as exc:
+                log.error("watching static pod manifests in %s: %s", self.directory, exc)
+            await asyncio.sleep(1.0)
 
     def scan(self) -> None:
         """Compare the directory with what was loaded; queue reports; call on_change."""

@@ -28,6 +28,7 @@ from ctrlplane.controller.feed import StateFeed
 from ctrlplane.controller.loop import Controller
 from ctrlplane.eventlog import open_store
 from ctrlplane.eventlog.base import EventStore
+from ctrlplane.replay.snapshots import SnapshotTask, has_file, load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class Plane:
         self._store: EventStore | None = config.store
         self._owns_store = config.store is None
         self._feed: StateFeed | None = None
+        self._snapshots: SnapshotTask | None = None
         self._ctx: PlaneContext | None = None
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
@@ -126,6 +128,7 @@ class Plane:
         self.port = 0
         self.controller: Controller | None = None  # once serving (counters for tests)
         self.failure: BaseExceptionGroup[BaseException] | None = None  # why the tasks died
+        self.snapshot_seq = 0  # the seq of the snapshot the start-up fold began at (0: none)
 
     # ---- wiring -----------------------------------------------------------
 
@@ -172,7 +175,14 @@ class Plane:
             if self.config.db_path is None:
                 raise ValueError("PlaneConfig needs db_path or store")
             self._store = await open_store(str(self.config.db_path))
-        self._feed = StateFeed(self._store)
+        # A snapshot beside the log (only a file this plane opened itself: a
+        # store handed in may be shared) saves folding the whole log; it is
+        # checked against the log and this code's fingerprint, else ignored.
+        db = self.config.db_path if self._owns_store and has_file(self.config.db_path) else None
+        snapshot = await load_snapshot(self._store, db)
+        self.snapshot_seq = snapshot.seq if snapshot is not None else 0
+        self._feed = StateFeed(self._store, snapshot)
+        self._snapshots = SnapshotTask(self._feed, db) if db is not None else None
         self._ctx = PlaneContext(
             store=self._store,
             feed=self._feed,
@@ -248,6 +258,8 @@ class Plane:
         async with asyncio.TaskGroup() as tg:
             self._task_group = tg
             tg.create_task(self.feed.run(), name="feed")
+            if self._snapshots is not None:
+                tg.create_task(self._snapshots.run(), name="snapshots")
             tg.create_task(self._serve_when_ready(), name="ready")
             started.set_result(None)
 
@@ -278,6 +290,12 @@ class Plane:
         if self._server is not None:
             await self._health.enter_graceful_shutdown()
             await self._server.stop(grace)
+        if self._snapshots is not None and self._feed is not None and self._feed.ready.is_set():
+            # The next start folds only what comes after this.
+            try:
+                await self._snapshots.write_now()
+            except OSError as error:  # an optimisation only: never fail the stop
+                log.warning("snapshot on stop failed: %s", error)
         if self._runner is not None:
             self._runner.cancel()
             try:

@@ -10,6 +10,8 @@ import grpc
 import pytest
 
 from ctrlplane._proto.v1 import api_pb2_grpc
+from ctrlplane.replay import CheckReport, check_log
+from ctrlplane.replay.sources import open_source
 from ctrlplane.server import Plane, PlaneConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,10 +34,24 @@ def plane_config(tmp_path: Path, **overrides: object) -> PlaneConfig:
 
 @pytest.fixture
 async def plane(tmp_path: Path) -> AsyncIterator[Plane]:
-    async with Plane(plane_config(tmp_path)) as started:
+    config = plane_config(tmp_path)
+    async with Plane(config) as started:
         yield started
     if started.failure is not None:  # a background task (feed, controller, hub) failed
         raise started.failure
+    # Every log a plane wrote in a test passes the decision check: today's
+    # reconcile reproduces each recorded decision (issue 6, `dsctl replay --check`).
+    report = await check_db(config.db_path)
+    assert report.ok, f"the plane's log fails the decision check:\n{report.text()}"
+
+
+async def check_db(db_path: object) -> CheckReport:
+    """The decision check over a (stopped) plane's SQLite log, opened read-only."""
+    source = await open_source(str(db_path))
+    try:
+        return await check_log(source)
+    finally:
+        await source.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 import os
 import signal
@@ -17,9 +18,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from support import daemon_set, node, wait_until
 
-from ctrlplane._proto.v1 import api_pb2
+from ctrlplane._proto.v1 import api_pb2, events_pb2
 from ctrlplane.api.context import PlaneContext
+from ctrlplane.domain.state import fold
+from ctrlplane.domain.streams import node_stream
+from ctrlplane.eventlog import open_store
+from ctrlplane.eventlog.base import NewEvent
 from ctrlplane.eventlog.memory import MemoryEventStore
+from ctrlplane.replay.snapshots import list_snapshots
 from ctrlplane.server import Plane
 
 
@@ -174,3 +180,41 @@ async def test_start_up_fold_of_a_big_log_freezes_the_gc(tmp_path: Path) -> None
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()  # the rest of the test process collects as usual
+
+
+async def test_restart_starts_from_a_snapshot_equal_to_a_full_fold(tmp_path: Path) -> None:
+    """A stopped plane leaves a snapshot; the next start folds only the tail after it."""
+    async with Plane(plane_config(tmp_path)) as plane, grpc.aio.insecure_channel(
+        plane.address
+    ) as channel:
+        assert plane.snapshot_seq == 0  # a fresh log: nothing to start from
+        stubs = stubs_for(channel)
+        for name in ("n1", "n2"):
+            await stubs.nodes.Register(node(name))
+        await stubs.daemon_sets.Apply(api_pb2.ApplyRequest(daemon_set=daemon_set("web")))
+        await wait_until(lambda: len(plane.feed.state.pods) == 2, feed=plane.feed)
+        pod = min(plane.feed.state.pods.values(), key=lambda p: p.key)
+    stopped_at = list_snapshots(tmp_path / "events.db")[0].seq
+
+    # The tail: facts appended while the plane was down (an agent's report, a new node).
+    store = await open_store(str(tmp_path / "events.db"))
+    try:
+        report = events_pb2.Event(pod_status_reported=events_pb2.PodStatusReported(
+            namespace=pod.key[0], pod_name=pod.key[1], node_name=pod.node_name,
+            phase="Running", ready=True, restart_count=1))
+        registered = events_pb2.Event(node_registered=events_pb2.NodeRegistered(node=node("n3")))
+        await store.append([
+            NewEvent(node_stream(pod.node_name), report, f"agent:{pod.node_name}", 1.0),
+            NewEvent(node_stream("n3"), registered, "user:test", 1.0),
+        ])
+    finally:
+        await store.close()
+
+    async with Plane(plane_config(tmp_path)) as plane:
+        assert plane.snapshot_seq == stopped_at > 0
+        await wait_until(lambda: len(plane.feed.state.pods) == 3, feed=plane.feed)
+        # A copy taken between two awaits: the controller may still append.
+        state = copy.deepcopy(plane.feed.state)
+        assert state == fold(await plane.store.read(until_seq=state.seq))
+        assert state.seq > stopped_at
+        assert state.pods[pod.key].ready

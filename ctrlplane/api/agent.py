@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = "ctrlplane.v1.Agent"
 QUEUE_LIMIT = 64  # deltas waiting for one agent before it gets a snapshot instead
-GOODBYE_SETTLE = 0.25  # seconds to tell a half-close from a dead peer (see Connect)
 LEASE_HEARTBEATS = 3  # a lease lasts this many heartbeat intervals (unless configured)
 BASE_CACHE_LIMIT = 1024  # revisions whose assignment shape is kept (see _assignment)
 
@@ -468,13 +467,11 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
             while not stream.closed:
                 msg = await context.read()
                 if not isinstance(msg, agent_pb2.AgentMessage):
-                    break  # EOF: the agent closed its side
+                    break  # EOF without a goodbye: the lease decides
+                if msg.WhichOneof("msg") == "goodbye":
+                    clean = not stream.closed
+                    break
                 self.hub.receive(stream, msg)
-            # The end of the requests looks the same for a goodbye (half-close)
-            # and a peer that died; only the latter cancels this handler soon
-            # after. (A Goodbye message in the protocol would say it outright.)
-            await asyncio.sleep(GOODBYE_SETTLE)
-            clean = not stream.closed
         finally:
             writer.cancel()
             self.hub.close(stream, clean=clean)

@@ -12,7 +12,11 @@ child processes over real gRPC with instant readiness. For each N, in one run:
   available pod and RolloutCompleted for the new template is in the log,
   reported as a ratio to the baseline, beside the theoretical number of waves
   (ceil(100 / 10) = 10), the controller passes that replaced pods, and the
-  plane's CPU time in that interval (the rest is waiting on agents and I/O).
+  plane's CPU time in that interval (the rest is waiting on agents and I/O)
+  with the cyclic GC's share;
+- afterwards, from the log read back: the most nodes without an available pod
+  at any seq of the rollout (must stay within the budget), and what one pure
+  reconcile pass costs on the state folded to mid-rollout.
 
 `--profile=PATH` runs cProfile over this process (the plane) during the rollout
 of the last size, writes the stats to PATH and prints the top functions.
@@ -33,6 +37,7 @@ import pstats
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +45,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
-from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc, objects_pb2
+from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc, events_pb2, objects_pb2
 from ctrlplane.bench.agents import Swarms, plane_config, start_plane
 from ctrlplane.controller.reconcile import reconcile
 from ctrlplane.domain.state import ClusterState, DaemonSetState
@@ -78,13 +83,16 @@ def daemon_set(version: str, unavailable: str) -> objects_pb2.DaemonSet:
     return json_format.ParseDict(body, objects_pb2.DaemonSet())
 
 
-def theoretical_waves(nodes: int, unavailable: str) -> int:
-    """Rollout waves if each wave replaces a full budget (rounded up, as the planner does)."""
+def unavailable_budget(nodes: int, unavailable: str) -> int:
+    """maxUnavailable in nodes: a percent of desired rounded up, as the planner does."""
     if unavailable.endswith("%"):
-        per_wave = math.ceil(nodes * int(unavailable[:-1]) / 100)
-    else:
-        per_wave = int(unavailable)
-    return math.ceil(nodes / max(1, per_wave))
+        return max(1, math.ceil(nodes * int(unavailable[:-1]) / 100))
+    return max(1, int(unavailable))
+
+
+def theoretical_waves(nodes: int, unavailable: str) -> int:
+    """Rollout waves if each wave replaces a full budget."""
+    return math.ceil(nodes / unavailable_budget(nodes, unavailable))
 
 
 def rolled_out(ds: DaemonSetState | None, template_hash: str, nodes: int) -> bool:
@@ -103,16 +111,35 @@ def rolled_out(ds: DaemonSetState | None, template_hash: str, nodes: int) -> boo
 class PassStats:
     passes: int  # controller passes that deleted old pods for the rollout
     largest: int  # the most old pods one pass deleted
+    peak_unavailable: int  # most nodes without an available pod at any seq of the rollout
     full_ms: float  # one full reconcile of the set, folded to mid-rollout
     limited_ms: float  # the same limited to a budget's worth of nodes (as the live loop does)
 
 
-async def pass_stats(plane: Plane, after_seq: int, nodes: int, unavailable: str) -> PassStats:
-    """Count the replacement passes in the log, and time reconcile at mid-rollout.
+def lacks_pod(state: ClusterState, node_name: str) -> bool:
+    """The node has no available pod of the set (minReadySeconds is 0 here: ready is enough)."""
+    node = state.nodes.get(node_name)
+    ds = state.daemon_sets[KEY]
+    names = ds.pods_by_node.get(node_name, ())
+    return node is None or node.lost or not any(state.pods[(KEY[0], n)].ready for n in names)
 
-    The timing folds the log (read back from the store) up to the middle
-    replacement and calls the pure reconcile on it: what one pass costs at
-    this size, independent of the agents and the event loop.
+
+def touched_node(event: events_pb2.Event) -> str:
+    kind = event.WhichOneof("kind")
+    if kind in ("pod_scheduled", "pod_deleted", "pod_status_reported"):
+        return str(getattr(event, kind).node_name)
+    if kind in ("node_lost", "node_connected", "node_disconnected"):
+        return str(getattr(event, kind).node_name)
+    return ""
+
+
+async def pass_stats(plane: Plane, after_seq: int, nodes: int, unavailable: str) -> PassStats:
+    """Replay the log read back from the store: passes, peak unavailability, pass cost.
+
+    Unavailability is counted at every seq of the rollout, incrementally (only
+    the node an event names can change). The pass cost is the pure reconcile
+    timed on the state folded to the middle replacement: what one pass costs
+    at this size, independent of the agents and the event loop.
     """
     per_pass: Counter[tuple[int, float]] = Counter()
     deletions: list[int] = []
@@ -124,12 +151,12 @@ async def pass_stats(plane: Plane, after_seq: int, nodes: int, unavailable: str)
             ):
                 per_pass[(event.cause_seq, event.time)] += 1
                 deletions.append(event.seq)
+    mid = deletions[len(deletions) // 2] if deletions else -1
+    scope = [f"swarm-{i}" for i in range(unavailable_budget(nodes, unavailable))]
     state = ClusterState()
-    if deletions:
-        async for batch in plane.store.iterate(0, until_seq=deletions[len(deletions) // 2]):
-            for event in batch:
-                state.apply(event)
-    scope = sorted(state.nodes)[: max(1, nodes // theoretical_waves(nodes, unavailable))]
+    lacking: set[str] = set()
+    peak = 0
+    full_ms = limited_ms = 0.0
 
     def best_ms(limit: list[str] | None) -> float:
         times = []
@@ -139,11 +166,26 @@ async def pass_stats(plane: Plane, after_seq: int, nodes: int, unavailable: str)
             times.append(time.perf_counter() - t0)
         return min(times) * 1000
 
+    async for batch in plane.store.iterate(0):
+        for event in batch:
+            state.apply(event)
+            if event.seq == after_seq:
+                lacking = {name for name in state.nodes if lacks_pod(state, name)}
+            elif event.seq > after_seq:
+                name = touched_node(event)
+                if name and lacks_pod(state, name):
+                    lacking.add(name)
+                else:
+                    lacking.discard(name)
+                peak = max(peak, len(lacking))
+            if event.seq == mid:
+                full_ms, limited_ms = best_ms(None), best_ms(scope)
     return PassStats(
         passes=len(per_pass),
         largest=max(per_pass.values(), default=0),
-        full_ms=best_ms(None) if deletions else 0.0,
-        limited_ms=best_ms(scope) if deletions else 0.0,
+        peak_unavailable=peak,
+        full_ms=full_ms,
+        limited_ms=limited_ms,
     )
 
 
@@ -151,6 +193,37 @@ async def apply(plane: Plane, obj: objects_pb2.DaemonSet) -> None:
     async with grpc.aio.insecure_channel(plane.address) as channel:
         stub = api_pb2_grpc.DaemonSetsStub(channel)  # type: ignore[no-untyped-call]
         await stub.Apply(api_pb2.ApplyRequest(daemon_set=obj))
+
+
+class GcTimer:
+    """Time spent in the cyclic GC while installed (gc.callbacks), per generation."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.counts = [0, 0, 0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            generation = info["generation"]
+            self.seconds[generation] += time.perf_counter() - self._started
+            self.counts[generation] += 1
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def text(self) -> str:
+        parts = ", ".join(
+            f"gen{g} {n} x {t:.2f} s"
+            for g, (n, t) in enumerate(zip(self.counts, self.seconds, strict=True))
+        )
+        return f"GC {sum(self.seconds):.2f} s ({parts})"
 
 
 def print_profile(profile: cProfile.Profile, path: Path) -> None:
@@ -162,6 +235,51 @@ def print_profile(profile: cProfile.Profile, path: Path) -> None:
         start = text.find("   ncalls")
         print(f"  -- plane profile during the rollout, by {order} (full stats: {path})")
         print(text[start:].rstrip(), flush=True)
+
+
+def summary(state: ClusterState) -> str:
+    ds = state.daemon_sets.get(KEY)
+    if ds is None:
+        return f"seq {state.seq}, {len(state.nodes)} nodes, no daemon set"
+    return (
+        f"seq {state.seq}, {len(state.nodes)} nodes ({len(state.lost_nodes)} lost), "
+        f"pods {ds.pod_count}, ready {ds.ready_count}, by hash {ds.hash_counts}, "
+        f"current {ds.template_hash}, complete {ds.rollout_complete}"
+    )
+
+
+async def settle(plane: Plane, predicate: Callable[[], bool], limit: float, what: str) -> None:
+    """Wait until `predicate` holds on the plane's state; say where it stood if it never did."""
+    try:
+        await plane.feed.wait_for(predicate, limit)
+    except TimeoutError:
+        raise RuntimeError(
+            f"{what}: not reached within {limit} s; {summary(plane.feed.state)}"
+        ) from None
+
+
+async def timed_rollout(
+    plane: Plane, obj: objects_pb2.DaemonSet, nodes: int, profile: cProfile.Profile | None
+) -> tuple[float, float, GcTimer]:
+    """Apply `obj` and wait until rolled out: wall seconds, plane CPU seconds, GC time."""
+    state = plane.feed.state
+    before = state.daemon_sets[KEY].template_hash
+    with GcTimer() as gc_timer:
+        if profile is not None:
+            profile.enable()
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        await apply(plane, obj)
+        await settle(
+            plane, lambda: state.daemon_sets[KEY].template_hash != before, 60, "new template"
+        )
+        after = state.daemon_sets[KEY].template_hash
+        await settle(
+            plane, lambda: rolled_out(state.daemon_sets.get(KEY), after, nodes), 600, "rollout"
+        )
+        took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        if profile is not None:
+            profile.disable()
+    return took, cpu, gc_timer
 
 
 async def run_size(
@@ -179,7 +297,7 @@ async def run_size(
 
             t0 = time.perf_counter()
             await swarms.wait(lambda: all(swarms.connected), 300)
-            await plane.feed.wait_for(all_connected, 300)
+            await settle(plane, all_connected, 300, "agents connected")
             print(f"  {label}  {nodes} agents connected in {time.perf_counter() - t0:.1f} s")
 
             # Baseline: the initial convergence of the same agents.
@@ -190,11 +308,14 @@ async def run_size(
                 ds = state.daemon_sets.get(KEY)
                 return ds is not None and ds.ready_count == nodes
 
-            await plane.feed.wait_for(converged, 300)
+            await settle(plane, converged, 300, "convergence")
             converge = time.perf_counter() - t0
             first = state.daemon_sets[KEY].template_hash
-            await plane.feed.wait_for(
-                lambda: rolled_out(state.daemon_sets.get(KEY), first, nodes), 60
+            await settle(
+                plane,
+                lambda: rolled_out(state.daemon_sets.get(KEY), first, nodes),
+                60,
+                "first rollout",
             )
             print(
                 f"  {label}  baseline: initial convergence {converge:7.3f} s "
@@ -205,32 +326,26 @@ async def run_size(
             # The rolling update.
             start_seq = state.seq
             profile = cProfile.Profile() if profile_to is not None else None
-            if profile is not None:
-                profile.enable()
-            t0, cpu0 = time.perf_counter(), time.process_time()
-            await apply(plane, daemon_set("v2", unavailable))
-            await plane.feed.wait_for(lambda: state.daemon_sets[KEY].template_hash != first, 60)
-            second = state.daemon_sets[KEY].template_hash
-            await plane.feed.wait_for(
-                lambda: rolled_out(state.daemon_sets.get(KEY), second, nodes), 600
+            took, cpu, gc_timer = await timed_rollout(
+                plane, daemon_set("v2", unavailable), nodes, profile
             )
-            took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-            if profile is not None:
-                profile.disable()
             events = state.seq - start_seq
             stats = await pass_stats(plane, start_seq, nodes, unavailable)
             waves = theoretical_waves(nodes, unavailable)
+            budget = unavailable_budget(nodes, unavailable)
             verdict = "meets" if took <= TARGET_SECONDS else "MISSES"
             print(
                 f"  {label}  rollout {took:7.3f} s = {took / converge:5.2f} x initial convergence"
                 f"   ({verdict} the target <= {TARGET_SECONDS:.0f} s)\n"
                 f"  {label}    maxUnavailable {unavailable}: theoretical waves {waves} "
                 f"({took / waves:.3f} s a wave = {took / waves / converge:.2f} x convergence); "
-                f"{stats.passes} controller passes replaced pods, at most {stats.largest} in one; "
+                f"{stats.passes} controller passes replaced pods, at most {stats.largest} in one, "
+                f"at most {stats.peak_unavailable} nodes unavailable at any seq "
+                f"(budget {budget}{', OVER BUDGET' if stats.peak_unavailable > budget else ''}); "
                 f"{events} events ({events / took:,.0f} events/s); "
-                f"plane CPU {cpu:.2f} s of the {took:.2f} s\n"
+                f"plane CPU {cpu:.2f} s of the {took:.2f} s, of it {gc_timer.text()}\n"
                 f"  {label}    one reconcile pass at mid-rollout: {stats.full_ms:.1f} ms full, "
-                f"{stats.limited_ms:.1f} ms limited to {nodes // waves} nodes; "
+                f"{stats.limited_ms:.1f} ms limited to {budget} nodes; "
                 f"x {stats.passes} passes = {stats.limited_ms * stats.passes / 1000:.2f} s "
                 f"of planner CPU",
                 flush=True,

@@ -1,7 +1,8 @@
 """The state feed: the one task that folds the log into the process's ClusterState.
 
-It folds the whole log at start, then tails it, and after each folded batch
-tells subscribers what changed. Nothing else in the process mutates the
+It folds the whole log at start (or only the tail after the state it was
+given, e.g. a snapshot's), then tails it, and after each folded batch tells
+subscribers what changed. Nothing else in the process mutates the
 state; everything else reads it between awaits. It decides nothing and never
 appends.
 """
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from ctrlplane._proto.v1 import events_pb2
-from ctrlplane.domain.state import ClusterState, Touched
+from ctrlplane.domain.state import ClusterState, Touched, fold
 from ctrlplane.eventlog.base import EventStore
 
 Change = tuple[events_pb2.Event, Touched]
@@ -108,10 +109,11 @@ class StateFeed:
     async def run(self) -> None:
         """Fold the whole log, set `ready`, then tail the log forever."""
         # The initial fold publishes nothing: subscribers start from the
-        # folded state itself (a restarted controller reconciles everything).
+        # folded state itself (a restarted controller reconciles everything),
+        # so it folds without building a Touched per event. It starts after
+        # the seq of the state given (a snapshot), or from the beginning.
         async for events in self.store.iterate(self.state.seq, batch=self._batch):
-            for event in events:
-                self.state.apply(event)
+            fold(events, self.state)
             self._advance()
         self.ready.set()
         while True:

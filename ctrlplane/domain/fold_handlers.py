@@ -24,7 +24,7 @@ from ctrlplane.domain.state import (
 )
 from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream, node_stream
 
-Handler = Callable[[ClusterState, events_pb2.Event], Touched]
+Handler = Callable[[ClusterState, events_pb2.Event, bool], Touched | None]
 
 
 def _ns(namespace: str) -> str:
@@ -110,7 +110,7 @@ def _upsert(
     return _ds_touched(key)
 
 
-def _daemon_set_applied(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _daemon_set_applied(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.daemon_set_applied
     cause = e.change_cause or e.daemon_set.metadata.annotations.get(
         "kubernetes.io/change-cause", ""
@@ -118,7 +118,7 @@ def _daemon_set_applied(state: ClusterState, event: events_pb2.Event) -> Touched
     return _upsert(state, event, e.daemon_set, e.template_hash, cause)
 
 
-def _daemon_set_rolled_back(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _daemon_set_rolled_back(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.daemon_set_rolled_back
     # A rollback keeps the restored revision's change-cause.
     return _upsert(state, event, e.daemon_set, e.template_hash, "")
@@ -128,7 +128,7 @@ def _lookup(state: ClusterState, namespace: str, name: str) -> DaemonSetState | 
     return state.daemon_sets.get((_ns(namespace), name))
 
 
-def _daemon_set_deleted(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _daemon_set_deleted(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.daemon_set_deleted
     ds = _lookup(state, e.namespace, e.name)
     if ds is None:
@@ -137,7 +137,7 @@ def _daemon_set_deleted(state: ClusterState, event: events_pb2.Event) -> Touched
     return _ds_touched(ds.key)
 
 
-def _daemon_set_paused(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _daemon_set_paused(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.daemon_set_paused
     ds = _lookup(state, e.namespace, e.name)
     if ds is None:
@@ -146,7 +146,7 @@ def _daemon_set_paused(state: ClusterState, event: events_pb2.Event) -> Touched:
     return _ds_touched(ds.key)
 
 
-def _daemon_set_resumed(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _daemon_set_resumed(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.daemon_set_resumed
     ds = _lookup(state, e.namespace, e.name)
     if ds is None:
@@ -158,7 +158,7 @@ def _daemon_set_resumed(state: ClusterState, event: events_pb2.Event) -> Touched
     return _ds_touched(ds.key)
 
 
-def _rollout_completed(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _rollout_completed(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.rollout_completed
     ds = _lookup(state, e.namespace, e.name)
     if ds is None:
@@ -170,7 +170,7 @@ def _rollout_completed(state: ClusterState, event: events_pb2.Event) -> Touched:
     return Touched(daemon_sets={ds.key})
 
 
-def _rollout_failed(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _rollout_failed(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.rollout_failed
     ds = _lookup(state, e.namespace, e.name)
     if ds is None:
@@ -183,7 +183,7 @@ def _rollout_failed(state: ClusterState, event: events_pb2.Event) -> Touched:
 # ---- nodes -------------------------------------------------------------------
 
 
-def _node_registered(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _node_registered(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     obj = objects_pb2.Node()
     obj.CopyFrom(event.node_registered.node)
     name = obj.metadata.name
@@ -200,7 +200,7 @@ def _node_registered(state: ClusterState, event: events_pb2.Event) -> Touched:
     return Touched(nodes={name}, all_daemon_sets=True, pods_changed=bool(node.pods))
 
 
-def _node_labels_changed(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _node_labels_changed(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.node_labels_changed
     node = state.nodes.get(e.node_name)
     if node is None:
@@ -214,7 +214,7 @@ def _node_labels_changed(state: ClusterState, event: events_pb2.Event) -> Touche
     return Touched(nodes={e.node_name}, all_daemon_sets=True, pods_changed=bool(node.pods))
 
 
-def _node_taints_changed(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _node_taints_changed(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     e = event.node_taints_changed
     node = state.nodes.get(e.node_name)
     if node is None:
@@ -224,24 +224,28 @@ def _node_taints_changed(state: ClusterState, event: events_pb2.Event) -> Touche
     return Touched(nodes={e.node_name}, all_daemon_sets=True)
 
 
-def _set_unschedulable(state: ClusterState, name: str, value: bool) -> Touched:
+def _set_unschedulable(state: ClusterState, name: str, value: bool, want: bool) -> Touched | None:
     node = state.nodes.get(name)
     if node is None:
         return Touched()
     node.node.spec.unschedulable = value
+    if not want:
+        return None
     # DaemonSets ignore `unschedulable`; status and views still change.
     return Touched(nodes={name}, daemon_sets=state._owners_on(name))
 
 
-def _node_cordoned(state: ClusterState, event: events_pb2.Event) -> Touched:
-    return _set_unschedulable(state, event.node_cordoned.node_name, True)
+def _node_cordoned(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
+    return _set_unschedulable(state, event.node_cordoned.node_name, True, want)
 
 
-def _node_uncordoned(state: ClusterState, event: events_pb2.Event) -> Touched:
-    return _set_unschedulable(state, event.node_uncordoned.node_name, False)
+def _node_uncordoned(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
+    return _set_unschedulable(state, event.node_uncordoned.node_name, False, want)
 
 
-def _set_link(state: ClusterState, name: str, connected: bool, lost: bool) -> Touched:
+def _set_link(
+    state: ClusterState, name: str, connected: bool, lost: bool, want: bool
+) -> Touched | None:
     node = state.nodes.get(name)
     if node is None:
         return Touched()
@@ -251,26 +255,28 @@ def _set_link(state: ClusterState, name: str, connected: bool, lost: bool) -> To
         state.lost_nodes.add(name)
     else:
         state.lost_nodes.discard(name)
+    if not want:
+        return None
     # Availability of every pod there changed.
     return Touched(nodes={name}, daemon_sets=state._owners_on(name))
 
 
-def _node_connected(state: ClusterState, event: events_pb2.Event) -> Touched:
-    return _set_link(state, event.node_connected.node_name, True, False)
+def _node_connected(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
+    return _set_link(state, event.node_connected.node_name, True, False, want)
 
 
-def _node_disconnected(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _node_disconnected(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
     name = event.node_disconnected.node_name
     node = state.nodes.get(name)
     # Disconnected is not lost: the lease decides that.
-    return _set_link(state, name, False, node.lost if node is not None else False)
+    return _set_link(state, name, False, node.lost if node is not None else False, want)
 
 
-def _node_lost(state: ClusterState, event: events_pb2.Event) -> Touched:
-    return _set_link(state, event.node_lost.node_name, False, True)
+def _node_lost(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
+    return _set_link(state, event.node_lost.node_name, False, True, want)
 
 
-def _node_deleted(state: ClusterState, event: events_pb2.Event) -> Touched:
+def _node_deleted(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:
     name = event.node_deleted.node_name
     node = state.nodes.pop(name, None)
     if node is None:

@@ -35,6 +35,7 @@ class Link:
         return msg
 
     async def goodbye(self) -> None:
+        await self.call.write(agent_pb2.AgentMessage(goodbye=agent_pb2.Goodbye()))
         await self.call.done_writing()
         await self.call.code()
 
@@ -63,7 +64,8 @@ async def test_hello_registers_then_records_only_changes(
         assert list(snap.snapshot.pods) == []
         assert snap.heartbeat_interval_seconds == plane.config.heartbeat_interval
         await first.goodbye()
-    await wait_until(lambda: not plane.feed.state.nodes["n1"].connected, feed=plane.feed)
+    nodes = plane.feed.state.nodes
+    await wait_until(lambda: "n1" in nodes and not nodes["n1"].connected, feed=plane.feed)
 
     hello.labels["zone"] = "b"
     hello.taints.add(key="dedicated", value="db", effect="NoSchedule")
@@ -157,10 +159,11 @@ async def test_a_silent_node_is_lost_and_back_when_it_speaks(
         lost = await wait_for_event(plane.store, lambda e: e.HasField("node_lost"), 10)
         assert lost.node_lost.node_name == "n1"
         await quiet.send(heartbeat=agent_pb2.Heartbeat(applied_seq=0))
-        await wait_for_event(
+        back = await wait_for_event(
             plane.store, lambda e: e.HasField("node_connected"), 10, after_seq=lost.seq
         )
-    assert not plane.feed.state.nodes["n1"].lost
+        assert back.node_connected.node_name == "n1"
+        assert back.actor == "agent:n1"
 
 
 async def test_a_full_queue_is_dropped_for_a_fresh_snapshot() -> None:
@@ -193,3 +196,21 @@ async def test_with_tokens_an_agent_speaks_only_for_its_own_node(tmp_path: Path)
                     assert error.value.code() == refused
                 call.cancel()
         assert set(plane.feed.state.nodes) <= {"node-a", "node-b"}
+
+
+async def test_a_node_that_never_returns_after_a_plane_restart_is_lost(tmp_path: Path) -> None:
+    async with (
+        Plane(plane_config(tmp_path)) as plane,
+        grpc.aio.insecure_channel(plane.address) as channel,
+        link(channel, agent_pb2.Hello(node_name="gone")) as agent,
+    ):
+        await agent.read()
+        nodes = plane.feed.state.nodes
+        await wait_until(lambda: "gone" in nodes and nodes["gone"].connected, feed=plane.feed)
+    # The plane stopped under a connected agent; the log still says connected.
+    async with Plane(plane_config(tmp_path)) as plane:
+        head = await plane.store.head()
+        lost = await wait_for_event(
+            plane.store, lambda e: e.HasField("node_lost"), 10, after_seq=head
+        )
+        assert lost.node_lost.node_name == "gone"

@@ -123,4 +123,4 @@ async def test_static_pods_follow_the_manifest_directory(
         await wait_until(lambda: not pid_alive(web), 20)
         assert mirror(state, "db")
         assert not any(p.key[1].startswith(("hidden", "notes")) for p in state.pods.values())
-        assert set(pods_of(data)) == {f"db-{NODE}"}
+        await wait_until(lambda: set(pods_of(data)) == {f"db-{NODE}"}, 20)  # sandbox gone too

@@ -319,9 +319,11 @@ async def test_watch_rollout_reports_failure(plane: Plane, stubs: Stubs) -> None
             message="no progress for 10 s",
         )
     )
-    # What the controller appends when the progress deadline passes.
+    # What the controller appends when the progress deadline passes, written
+    # by the test (not "controller": the decision check would rightly flag a
+    # decision today's reconcile does not make).
     await plane.store.append(
-        [NewEvent("daemonset/default/web", failed, "controller", plane.config.clock.now())]
+        [NewEvent("daemonset/default/web", failed, "test:fixture", plane.config.clock.now())]
     )
     messages = [first]
     while (message := await call.read()) is not grpc.aio.EOF:

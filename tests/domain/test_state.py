@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
 from ctrlplane.controller.scenario import Scenario, daemon_set, taint
-from ctrlplane.domain.state import REVISION_HASH_LABEL, ClusterState, fold
+from ctrlplane.domain.state import REVISION_HASH_LABEL, ClusterState, Touched, fold
 
 KEY = ("default", "agent")
 
@@ -220,3 +220,70 @@ def test_late_reports_are_ignored() -> None:
     )
     assert not s.state.pods[("default", name)].ready
     assert s.state.pods == before.pods
+
+
+def _every_kind() -> Scenario:
+    """A history with every kind of event the fold handles, pod reports of every phase."""
+    s = _scheduled()
+    s.register("n3", {"zone": "a"})
+    s.step("agent")
+    n1, n2 = s.pod_on("agent", "n1"), s.pod_on("agent", "n2")
+    s.advance(1).report(n1, ready=True)
+    s.advance(1).report(n1, ready=True, restart_count=1)  # nothing but the count changes
+    s.report(n2, phase="Failed", ready=False)
+    s.advance(1).report(n2, phase="Failed", ready=False)
+    s.step("agent")  # replaces the failed pod
+    s.report(s.pod_on("agent", "n2"), phase="Succeeded", ready=True)
+    s.report(n1, phase="", ready=False)  # no phase: keeps the last one
+    s.label("n3", {"zone": "b"})
+    s.set_taints("n3", [taint("gpu", "yes", "PreferNoSchedule")])
+    s.emit("node/n3", events_pb2.Event(node_cordoned=events_pb2.NodeCordoned(node_name="n3")))
+    s.emit("node/n3", events_pb2.Event(node_uncordoned=events_pb2.NodeUncordoned(node_name="n3")))
+    s.emit(
+        "node/n3", events_pb2.Event(node_disconnected=events_pb2.NodeDisconnected(node_name="n3"))
+    )
+    s.lose("n3")
+    s.connect("n3")
+    s.request_delete(n1)
+    s.step("agent")
+    mirror = objects_pb2.Pod(api_version="v1", kind="Pod")
+    mirror.metadata.name = "etcd-n1"
+    mirror.metadata.namespace = "kube-system"
+    s.static_pod("n1", mirror)
+    s.emit(
+        "node/n1",
+        events_pb2.Event(
+            static_pod_removed=events_pb2.StaticPodRemoved(
+                node_name="n1", namespace="kube-system", pod_name="etcd-n1"
+            )
+        ),
+    )
+    s.pause("agent")
+    s.apply(daemon_set("agent", image="example/agent:2"))
+    s.resume("agent")
+    s.converge("agent")
+    s.ready_all()
+    s.converge("agent")
+    s.undo("agent")
+    failed = events_pb2.RolloutFailed(namespace="default", name="agent", reason="Deadline")
+    s.emit("daemonset/default/agent", events_pb2.Event(rollout_failed=failed))
+    s.delete_node("n2")
+    s.step("agent")
+    s.delete_daemon_set("agent")
+    s.step("agent")
+    return s
+
+
+def test_quiet_fold_equals_the_live_fold_after_every_event() -> None:
+    """apply_quiet (start-up fold, replay) and apply (live, with Touched) share the
+    handlers; they must leave the same state at every seq."""
+    s = _every_kind()
+    live, quiet = ClusterState(), ClusterState()
+    kinds = set()
+    for event in s.events:
+        kinds.add(event.WhichOneof("kind"))
+        assert isinstance(live.apply(event), Touched)
+        assert quiet.apply_quiet(event) is None  # type: ignore[func-returns-value]
+        assert quiet == live, f"differs after seq {event.seq} ({event.WhichOneof('kind')})"
+    assert live == s.state == fold(s.events)
+    assert len(kinds) == 22, sorted(k for k in kinds if k)  # every kind in the table

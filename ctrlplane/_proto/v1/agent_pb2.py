@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from ctrlplane._proto.v1 import objects_pb2 as ctrlplane_dot_v1_dot_objects__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63trlplane/v1/agent.proto\x12\x0c\x63trlplane.v1\x1a\x1a\x63trlplane/v1/objects.proto\")\n\x06PodRef\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"D\n\nRunningPod\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rrevision_hash\x18\x03 \x01(\t\"\xfb\x01\n\x05Hello\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12/\n\x06labels\x18\x02 \x03(\x0b\x32\x1f.ctrlplane.v1.Hello.LabelsEntry\x12#\n\x06taints\x18\x03 \x03(\x0b\x32\x13.ctrlplane.v1.Taint\x12\x18\n\x10last_applied_seq\x18\x04 \x01(\x03\x12)\n\x07running\x18\x05 \x03(\x0b\x32\x18.ctrlplane.v1.RunningPod\x12\x15\n\ragent_version\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8c\x01\n\x0fPodStatusUpdate\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x10\n\x08pod_name\x18\x02 \x01(\t\x12\r\n\x05phase\x18\x03 \x01(\t\x12\r\n\x05ready\x18\x04 \x01(\x08\x12\x15\n\rrestart_count\x18\x05 \x01(\x05\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\" \n\tHeartbeat\x12\x13\n\x0b\x61pplied_seq\x18\x01 \x01(\x03\"\xaf\x01\n\x0fStaticPodUpdate\x12%\n\x08reported\x18\x01 \x01(\x0b\x32\x11.ctrlplane.v1.PodH\x00\x12\'\n\x07removed\x18\x02 \x01(\x0b\x32\x14.ctrlplane.v1.PodRefH\x00\x12\x34\n\x08rejected\x18\x03 \x01(\x0b\x32 .ctrlplane.v1.StaticPodRejectionH\x00\x12\x0c\n\x04\x66ile\x18\x04 \x01(\tB\x08\n\x06\x63hange\"#\n\x12StaticPodRejection\x12\r\n\x05\x65rror\x18\x01 \x01(\t\"\xd3\x01\n\x0c\x41gentMessage\x12$\n\x05hello\x18\x01 \x01(\x0b\x32\x13.ctrlplane.v1.HelloH\x00\x12\x33\n\npod_status\x18\x02 \x01(\x0b\x32\x1d.ctrlplane.v1.PodStatusUpdateH\x00\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x17.ctrlplane.v1.HeartbeatH\x00\x12\x33\n\nstatic_pod\x18\x04 \x01(\x0b\x32\x1d.ctrlplane.v1.StaticPodUpdateH\x00\x42\x05\n\x03msg\"B\n\x12\x41ssignmentSnapshot\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x1f\n\x04pods\x18\x02 \x03(\x0b\x32\x11.ctrlplane.v1.Pod\"j\n\x0f\x41ssignmentDelta\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12#\n\x08upserted\x18\x02 \x03(\x0b\x32\x11.ctrlplane.v1.Pod\x12%\n\x07removed\x18\x03 \x03(\x0b\x32\x14.ctrlplane.v1.PodRef\"\x9f\x01\n\x0cPlaneMessage\x12\x34\n\x08snapshot\x18\x01 \x01(\x0b\x32 .ctrlplane.v1.AssignmentSnapshotH\x00\x12.\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32\x1d.ctrlplane.v1.AssignmentDeltaH\x00\x12\"\n\x1aheartbeat_interval_seconds\x18\n \x01(\x01\x42\x05\n\x03msg2N\n\x05\x41gent\x12\x45\n\x07\x43onnect\x12\x1a.ctrlplane.v1.AgentMessage\x1a\x1a.ctrlplane.v1.PlaneMessage(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63trlplane/v1/agent.proto\x12\x0c\x63trlplane.v1\x1a\x1a\x63trlplane/v1/objects.proto\")\n\x06PodRef\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"D\n\nRunningPod\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rrevision_hash\x18\x03 \x01(\t\"\xfb\x01\n\x05Hello\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12/\n\x06labels\x18\x02 \x03(\x0b\x32\x1f.ctrlplane.v1.Hello.LabelsEntry\x12#\n\x06taints\x18\x03 \x03(\x0b\x32\x13.ctrlplane.v1.Taint\x12\x18\n\x10last_applied_seq\x18\x04 \x01(\x03\x12)\n\x07running\x18\x05 \x03(\x0b\x32\x18.ctrlplane.v1.RunningPod\x12\x15\n\ragent_version\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8c\x01\n\x0fPodStatusUpdate\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x10\n\x08pod_name\x18\x02 \x01(\t\x12\r\n\x05phase\x18\x03 \x01(\t\x12\r\n\x05ready\x18\x04 \x01(\x08\x12\x15\n\rrestart_count\x18\x05 \x01(\x05\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\" \n\tHeartbeat\x12\x13\n\x0b\x61pplied_seq\x18\x01 \x01(\x03\"\xaf\x01\n\x0fStaticPodUpdate\x12%\n\x08reported\x18\x01 \x01(\x0b\x32\x11.ctrlplane.v1.PodH\x00\x12\'\n\x07removed\x18\x02 \x01(\x0b\x32\x14.ctrlplane.v1.PodRefH\x00\x12\x34\n\x08rejected\x18\x03 \x01(\x0b\x32 .ctrlplane.v1.StaticPodRejectionH\x00\x12\x0c\n\x04\x66ile\x18\x04 \x01(\tB\x08\n\x06\x63hange\"#\n\x12StaticPodRejection\x12\r\n\x05\x65rror\x18\x01 \x01(\t\"\t\n\x07Goodbye\"\xfd\x01\n\x0c\x41gentMessage\x12$\n\x05hello\x18\x01 \x01(\x0b\x32\x13.ctrlplane.v1.HelloH\x00\x12\x33\n\npod_status\x18\x02 \x01(\x0b\x32\x1d.ctrlplane.v1.PodStatusUpdateH\x00\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x17.ctrlplane.v1.HeartbeatH\x00\x12\x33\n\nstatic_pod\x18\x04 \x01(\x0b\x32\x1d.ctrlplane.v1.StaticPodUpdateH\x00\x12(\n\x07goodbye\x18\x05 \x01(\x0b\x32\x15.ctrlplane.v1.GoodbyeH\x00\x42\x05\n\x03msg\"B\n\x12\x41ssignmentSnapshot\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x1f\n\x04pods\x18\x02 \x03(\x0b\x32\x11.ctrlplane.v1.Pod\"j\n\x0f\x41ssignmentDelta\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12#\n\x08upserted\x18\x02 \x03(\x0b\x32\x11.ctrlplane.v1.Pod\x12%\n\x07removed\x18\x03 \x03(\x0b\x32\x14.ctrlplane.v1.PodRef\"\x9f\x01\n\x0cPlaneMessage\x12\x34\n\x08snapshot\x18\x01 \x01(\x0b\x32 .ctrlplane.v1.AssignmentSnapshotH\x00\x12.\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32\x1d.ctrlplane.v1.AssignmentDeltaH\x00\x12\"\n\x1aheartbeat_interval_seconds\x18\n \x01(\x01\x42\x05\n\x03msg2N\n\x05\x41gent\x12\x45\n\x07\x43onnect\x12\x1a.ctrlplane.v1.AgentMessage\x1a\x1a.ctrlplane.v1.PlaneMessage(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,14 +50,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATICPODUPDATE']._serialized_end=790
   _globals['_STATICPODREJECTION']._serialized_start=792
   _globals['_STATICPODREJECTION']._serialized_end=827
-  _globals['_AGENTMESSAGE']._serialized_start=830
-  _globals['_AGENTMESSAGE']._serialized_end=1041
-  _globals['_ASSIGNMENTSNAPSHOT']._serialized_start=1043
-  _globals['_ASSIGNMENTSNAPSHOT']._serialized_end=1109
-  _globals['_ASSIGNMENTDELTA']._serialized_start=1111
-  _globals['_ASSIGNMENTDELTA']._serialized_end=1217
-  _globals['_PLANEMESSAGE']._serialized_start=1220
-  _globals['_PLANEMESSAGE']._serialized_end=1379
-  _globals['_AGENT']._serialized_start=1381
-  _globals['_AGENT']._serialized_end=1459
+  _globals['_GOODBYE']._serialized_start=829
+  _globals['_GOODBYE']._serialized_end=838
+  _globals['_AGENTMESSAGE']._serialized_start=841
+  _globals['_AGENTMESSAGE']._serialized_end=1094
+  _globals['_ASSIGNMENTSNAPSHOT']._serialized_start=1096
+  _globals['_ASSIGNMENTSNAPSHOT']._serialized_end=1162
+  _globals['_ASSIGNMENTDELTA']._serialized_start=1164
+  _globals['_ASSIGNMENTDELTA']._serialized_end=1270
+  _globals['_PLANEMESSAGE']._serialized_start=1273
+  _globals['_PLANEMESSAGE']._serialized_end=1432
+  _globals['_AGENT']._serialized_start=1434
+  _globals['_AGENT']._serialized_end=1512
 # @@protoc_insertion_point(module_scope)

@@ -90,17 +90,23 @@ class StaticPodRejection(_message.Message):
     error: str
     def __init__(self, error: _Optional[str] = ...) -> None: ...
 
+class Goodbye(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class AgentMessage(_message.Message):
-    __slots__ = ("hello", "pod_status", "heartbeat", "static_pod")
+    __slots__ = ("hello", "pod_status", "heartbeat", "static_pod", "goodbye")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     POD_STATUS_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     STATIC_POD_FIELD_NUMBER: _ClassVar[int]
+    GOODBYE_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     pod_status: PodStatusUpdate
     heartbeat: Heartbeat
     static_pod: StaticPodUpdate
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., pod_status: _Optional[_Union[PodStatusUpdate, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., static_pod: _Optional[_Union[StaticPodUpdate, _Mapping]] = ...) -> None: ...
+    goodbye: Goodbye
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., pod_status: _Optional[_Union[PodStatusUpdate, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., static_pod: _Optional[_Union[StaticPodUpdate, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ...) -> None: ...
 
 class AssignmentSnapshot(_message.Message):
     __slots__ = ("seq", "pods")
