@@ -36,7 +36,7 @@ AGENT_VERSION = "ctrlplane-agent/0.1"
 RECONNECT_OPTIONS: list[tuple[str, int]] = [
     ("grpc.initial_reconnect_backoff_ms", 250),
     ("grpc.min_reconnect_backoff_ms", 250),
-    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.max_reconnect_backoff_ms", 500),
 ]
 DEFAULT_HEARTBEAT = 5.0
 GOODBYE_TIMEOUT = 2.0  # seconds a stopping agent waits for the plane to end its stream

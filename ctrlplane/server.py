@@ -28,7 +28,13 @@ from ctrlplane.controller.feed import StateFeed
 from ctrlplane.controller.loop import Controller
 from ctrlplane.eventlog import open_store
 from ctrlplane.eventlog.base import EventStore
-from ctrlplane.replay.snapshots import SnapshotTask, has_file, load_snapshot
+from ctrlplane.replay.snapshots import (
+    SnapshotTask,
+    has_file,
+    is_valid,
+    list_snapshots,
+    load_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +114,23 @@ def freeze_startup_objects(folded_events: int, threshold: int | None) -> bool:
     return True
 
 
+async def _drop_foreign_snapshots(store: EventStore, db: str | Path) -> None:
+    """Delete the snapshots this code would ignore (another code version, another log).
+
+    SnapshotTask counts from the newest snapshot file: a foreign one at the
+    head would keep it from ever writing one this code can use, and every
+    start would fold the whole log again.
+    """
+    head = await store.head()
+    for info in list_snapshots(db):
+        if not await is_valid(store, info, head):
+            log.info("dropping snapshot %s (written by other code or for another log)", info.path)
+            try:
+                info.path.unlink(missing_ok=True)
+            except OSError as error:  # an optimisation only: never fail the start
+                log.warning("cannot drop snapshot %s: %s", info.path, error)
+
+
 class PlaneFailed(RuntimeError):
     """A background task of the plane failed; the plane stopped."""
 
@@ -179,6 +202,8 @@ class Plane:
         # store handed in may be shared) saves folding the whole log; it is
         # checked against the log and this code's fingerprint, else ignored.
         db = self.config.db_path if self._owns_store and has_file(self.config.db_path) else None
+        if db is not None:
+            await _drop_foreign_snapshots(self._store, db)
         snapshot = await load_snapshot(self._store, db)
         self.snapshot_seq = snapshot.seq if snapshot is not None else 0
         self._feed = StateFeed(self._store, snapshot)
@@ -259,9 +284,15 @@ class Plane:
             self._task_group = tg
             tg.create_task(self.feed.run(), name="feed")
             if self._snapshots is not None:
-                tg.create_task(self._snapshots.run(), name="snapshots")
+                tg.create_task(self._write_snapshots(self._snapshots), name="snapshots")
             tg.create_task(self._serve_when_ready(), name="ready")
             started.set_result(None)
+
+    async def _write_snapshots(self, snapshots: SnapshotTask) -> None:
+        try:
+            await snapshots.run()
+        except OSError as error:  # a full or read-only disk must not stop the plane
+            log.warning("periodic snapshots stopped: %s", error)
 
     async def _serve_when_ready(self) -> None:
         await self.feed.ready.wait()

@@ -218,3 +218,15 @@ async def test_restart_starts_from_a_snapshot_equal_to_a_full_fold(tmp_path: Pat
         assert state == fold(await plane.store.read(until_seq=state.seq))
         assert state.seq > stopped_at
         assert state.pods[pod.key].ready
+
+    # A snapshot written by other code (another fingerprint) is ignored, not trusted.
+    for info in list_snapshots(tmp_path / "events.db"):
+        blob = info.path.read_bytes()
+        info.path.write_bytes(blob.replace(info.fingerprint.encode(), b"0" * 32, 1))
+    async with Plane(plane_config(tmp_path, run_controller=False)) as plane:
+        assert plane.snapshot_seq == 0
+        assert plane.feed.state == fold(await plane.store.read())
+        head = plane.feed.state.seq
+    # ... and replaced by one this code can use on the next stop.
+    async with Plane(plane_config(tmp_path, run_controller=False)) as plane:
+        assert plane.snapshot_seq == head

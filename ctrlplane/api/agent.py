@@ -44,10 +44,15 @@ LEASE_HEARTBEATS = 3  # a lease lasts this many heartbeat intervals (unless conf
 BASE_CACHE_LIMIT = 1024  # revisions whose assignment shape is kept (see _assignment)
 
 Status = tuple[str, bool, int, str]  # phase, ready, restart count, message
+Facts = tuple[dict[str, str], list[tuple[str, str, str]]]  # a node's labels and taints
 
 
 def _taints_key(taints: list[objects_pb2.Taint]) -> list[tuple[str, str, str]]:
     return sorted((t.key, t.value, t.effect) for t in taints)
+
+
+def hello_facts(hello: agent_pb2.Hello) -> Facts:
+    return dict(hello.labels), _taints_key(list(hello.taints))
 
 
 class _Stream:
@@ -235,15 +240,32 @@ class AgentHub:
             )
         return self._link[node]
 
-    def open(self, hello: agent_pb2.Hello) -> _Stream:
-        """A Hello: record what changed about the node, then serve a new stream."""
+    def _known_facts(self, node: str) -> Facts | None:
+        known = self._facts.get(node)
+        if known is None:
+            ns = self.state.nodes.get(node)
+            if ns is not None:
+                known = (dict(ns.node.metadata.labels), _taints_key(list(ns.node.spec.taints)))
+                self._facts[node] = known
+        return known
+
+    def knows(self, node: str, facts: Facts) -> bool:
+        """The node is known with exactly these labels and taints (already validated)."""
+        return self._known_facts(node) == facts
+
+    def open(self, hello: agent_pb2.Hello, facts: Facts | None = None) -> _Stream:
+        """A Hello: record what changed about the node, then serve a new stream.
+
+        A known node with unchanged labels and taints (every agent of a
+        reconnect storm) queues nothing and costs a few dict look-ups.
+        """
         node = hello.node_name
         old = self.streams.get(node)
         if old is not None:  # the agent came back before we noticed it left
             old.cancel()
         stream = _Stream(node)
         self.streams[node] = stream
-        self._record_node(hello)
+        self._record_node(hello, hello_facts(hello) if facts is None else facts)
         self._renew(node)
         self._stale_mirrors(node, hello)
         ns = self.state.nodes.get(node)
@@ -257,14 +279,10 @@ class AgentHub:
             stream.push(marker)
         return stream
 
-    def _record_node(self, hello: agent_pb2.Hello) -> None:
+    def _record_node(self, hello: agent_pb2.Hello, facts: Facts) -> None:
         node = hello.node_name
-        labels = dict(hello.labels)
-        taints = _taints_key(list(hello.taints))
-        known = self._facts.get(node)
-        ns = self.state.nodes.get(node)
-        if known is None and ns is not None:
-            known = (dict(ns.node.metadata.labels), _taints_key(list(ns.node.spec.taints)))
+        labels, taints = facts
+        known = self._known_facts(node)
         if known is None:
             obj = objects_pb2.Node(api_version="v1", kind="Node")
             obj.metadata.name = node
@@ -278,7 +296,7 @@ class AgentHub:
             if known[1] != taints:
                 tchange = events_pb2.NodeTaintsChanged(node_name=node, taints=hello.taints)
                 self._queue(node, events_pb2.Event(node_taints_changed=tchange))
-        self._facts[node] = (labels, taints)
+        self._facts[node] = facts
         if self._link_of(node) != "connected":
             self._link[node] = "connected"
             self._queue(
@@ -287,11 +305,16 @@ class AgentHub:
 
     def _stale_mirrors(self, node: str, hello: agent_pb2.Hello) -> None:
         """Mirrors of static pods the agent no longer runs (file removed while away)."""
-        running = {(r.namespace or "default", r.name) for r in hello.running}
         ns = self.state.nodes.get(node)
-        for key in sorted(ns.pods if ns is not None else ()):
-            pod = self.state.pods.get(key)
-            if pod is not None and pod.static and key not in running:
+        pods = self.state.pods
+        static = sorted(
+            k for k in (ns.pods if ns is not None else ()) if k in pods and pods[k].static
+        )
+        if not static:
+            return  # the usual case: no set of running pods to build
+        running = {(r.namespace or "default", r.name) for r in hello.running}
+        for key in static:
+            if key not in running:
                 removed = events_pb2.StaticPodRemoved(
                     node_name=node, namespace=key[0], pod_name=key[1]
                 )
@@ -439,7 +462,11 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                 "the first message on Agent.Connect must be a Hello with node_name",
             )
             return
-        problems = hello_errors(first.hello)
+        facts = hello_facts(first.hello)
+        # A known node repeating its recorded labels and taints was validated
+        # when they were recorded: a reconnect storm skips the checks.
+        known = self.hub.knows(first.hello.node_name, facts)
+        problems = [] if known else hello_errors(first.hello)
         if problems:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(problems))
             return
@@ -460,7 +487,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                     f"not {first.hello.node_name!r}",
                 )
                 return
-        stream = self.hub.open(first.hello)
+        stream = self.hub.open(first.hello, facts)
         writer = asyncio.create_task(self.hub.write(stream, context))
         clean = False
         try:

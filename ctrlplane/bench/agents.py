@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import gc
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -133,6 +135,15 @@ class Swarms:
             while not predicate():
                 self.changed.clear()
                 await self.changed.wait()
+
+    def cpu_seconds(self) -> float:
+        """CPU (user + system) the swarm processes used so far, from /proc."""
+        total = 0
+        for proc in self.procs:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
 
     async def stop(self) -> None:
         for proc in self.procs:
@@ -271,7 +282,9 @@ def plane_config(db: Path, listen: str) -> PlaneConfig:
     return PlaneConfig(db_path=db, listen=listen, lease_seconds=60.0, heartbeat_interval=10.0)
 
 
-async def run_size(nodes: int, per: int, tuned_gc: bool) -> None:
+async def run_size(
+    nodes: int, per: int, tuned_gc: bool, swarm_args: list[str], profile: str | None
+) -> None:
     with tempfile.TemporaryDirectory(prefix="ctrlplane-bench-") as tmp:
         directory = Path(tmp)
         fan_out = await floor_fan_out(nodes, per, sample_message())
@@ -287,7 +300,7 @@ async def run_size(nodes: int, per: int, tuned_gc: bool) -> None:
         db = directory / "events.db"
         rss_before = rss_mb()
         plane = await start_plane(plane_config(db, "127.0.0.1:0"), tuned_gc)
-        swarms = await Swarms.start(plane.address, nodes, per, "--backoff-cap", "5")
+        swarms = await Swarms.start(plane.address, nodes, per, *swarm_args)
         try:
             state = plane.feed.state
 
@@ -328,20 +341,37 @@ async def run_size(nodes: int, per: int, tuned_gc: bool) -> None:
             await plane.stop()
 
             sessions_before = sum(swarms.sessions)
+            swarm_cpu0, plane_cpu0 = swarms.cpu_seconds(), time.process_time()
             t0 = time.perf_counter()
             plane = await start_plane(plane_config(db, f"127.0.0.1:{port}"), tuned_gc)
             fold = time.perf_counter() - t0
+            fold_cpu = time.process_time() - plane_cpu0
+            profiler = cProfile.Profile() if profile else None
+            if profiler is not None:
+                profiler.enable()  # the storm only: the fold is measured above
             marks = []
             for share in (0.5, 0.9, 1.0):
                 want = sessions_before + math.ceil(nodes * share)
                 await swarms.wait(lambda want=want: sum(swarms.sessions) >= want, 300)  # type: ignore[misc]
                 marks.append(time.perf_counter() - t0)
+            if profiler is not None and profile:
+                profiler.disable()
+                profiler.dump_stats(f"{profile}.{nodes}")
+                print(f"  N={nodes:>6}  storm profile (plane, after its fold): {profile}.{nodes}")
             storm = marks[-1]
+            plane_cpu = time.process_time() - plane_cpu0 - fold_cpu
+            swarm_cpu = swarms.cpu_seconds() - swarm_cpu0
             lost = [e for e in await plane.store.read(head) if e.WhichOneof("kind") == "node_lost"]
             print(
                 f"  N={nodes:>6}  storm {storm:7.3f} s until every agent is back in sync "
                 f"(log folded in {fold:.3f} s; half back at {marks[0]:.1f} s, 90 % at "
                 f"{marks[1]:.1f} s), {len(lost)} lost   (target <= 10 s, none lost)",
+                flush=True,
+            )
+            print(
+                f"  N={nodes:>6}  storm CPU: plane {plane_cpu:.2f} s after its fold "
+                f"({1000 * plane_cpu / nodes:.2f} ms per reconnecting agent), "
+                f"swarm processes {swarm_cpu:.2f} s ({1000 * swarm_cpu / nodes:.2f} ms per agent)",
                 flush=True,
             )
         finally:
@@ -360,6 +390,14 @@ def main(options: list[str]) -> None:
         default="default",
         help="tuned: raise the GC threshold and gc.freeze() after each initial fold",
     )
+    parser.add_argument(
+        "--backoff-cap",
+        default="5",
+        help="the agents' reconnect back-off cap in seconds (full jitter below it)",
+    )
+    parser.add_argument(
+        "--profile", metavar="PATH", help="cProfile the plane during each storm into PATH.N"
+    )
     args = parser.parse_args(options)
     sizes = [int(n) for n in args.nodes.split(",") if n]
     tuned = args.plane_gc == "tuned"
@@ -367,4 +405,5 @@ def main(options: list[str]) -> None:
         gc.set_threshold(50_000, 20, 100)
     print(f"  plane GC: {args.plane_gc}; {args.per_process} agents per swarm process", flush=True)
     for nodes in sizes:
-        asyncio.run(run_size(nodes, args.per_process, tuned))
+        swarm_args = ["--backoff-cap", args.backoff_cap]
+        asyncio.run(run_size(nodes, args.per_process, tuned, swarm_args, args.profile))

@@ -84,8 +84,7 @@ class _Writer:
         self.count += len(self.buffer)
         self.buffer = []
         async for batch in self.store.iterate(self.state.seq, until_seq=last):
-            for event in batch:
-                self.state.apply(event)
+            fold(batch, self.state)
 
     async def controller(self) -> None:
         from ctrlplane.controller.reconcile import reconcile

@@ -13,6 +13,7 @@ import pytest
 from ctrlplane.bench import rollout
 
 
+@pytest.mark.slow  # swarm child processes and a real plane
 def test_the_rollout_benchmark_runs_at_a_small_size(capsys: pytest.CaptureFixture[str]) -> None:
     rollout.main(["--nodes=40", "--per-process=20", "--unavailable=25%"])
     out = capsys.readouterr().out
