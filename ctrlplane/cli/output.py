@@ -46,7 +46,7 @@ def table(
     if not rows:
         return ""
     widths = column_widths(rows, padding=padding, min_width=min_width)
-    return "".join(table_row(row, widths) for row in rows)
+    return "".join(table_row(row, widths, padding=padding) for row in rows)
 
 
 def column_widths(
@@ -61,11 +61,11 @@ def column_widths(
     return widths
 
 
-def table_row(row: Sequence[str], widths: Sequence[int]) -> str:
+def table_row(row: Sequence[str], widths: Sequence[int], *, padding: int = _PADDING) -> str:
     """One line of a table whose columns are `widths` wide (a watch's later rows)."""
     # A later row may be wider than the table it follows: it keeps its padding.
     cells = [
-        cell.ljust(max(widths[i] if i < len(widths) else 0, len(cell) + _PADDING))
+        cell.ljust(max(widths[i] if i < len(widths) else 0, len(cell) + padding))
         for i, cell in enumerate(row[:-1])
     ]
     return "".join(cells) + (row[-1] if row else "") + "\n"

@@ -67,6 +67,14 @@ def test_table_aligns_like_kubectl_tabwriter() -> None:
     )
 
 
+def test_history_table_uses_its_own_padding() -> None:
+    # kubectl rollout history: a tabwriter with padding 2 and no minimum width.
+    rows = [["REVISION", "CHANGE-CAUSE"], ["1", "<none>"], ["12", "kubectl apply"]]
+    assert output.table(rows, padding=2, min_width=0) == (
+        "REVISION  CHANGE-CAUSE\n1         <none>\n12        kubectl apply\n"
+    )
+
+
 def test_table_minimum_width() -> None:
     assert output.table([["A", "B"], ["x", "y"]]) == "A     B\nx     y\n"
 
