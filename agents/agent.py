@@ -52,6 +52,10 @@ class AgentConfig:
     backoff_cap: float = 5.0
     stop_pods_on_exit: bool = False
     token: str = ""  # bearer token, when the plane requires one (role agent, user = node)
+    # Queue the Connect call until the channel is up instead of failing it
+    # at once: an agent waiting out a plane restart then costs no CPU per
+    # attempt, and comes back as soon as its channel does (see swarm.py).
+    wait_for_ready: bool = False
 
 
 def spec_hash(pod: objects_pb2.Pod) -> str:
@@ -152,7 +156,7 @@ class Agent:
         metadata = (
             (("authorization", f"Bearer {self.config.token}"),) if self.config.token else None
         )
-        call = self.stub.Connect(metadata=metadata)
+        call = self.stub.Connect(metadata=metadata, wait_for_ready=self.config.wait_for_ready)
         writer: asyncio.Task[None] | None = None
         try:
             await call.write(agent_pb2.AgentMessage(hello=self._hello()))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import gc
 import random
 import signal
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backoff-cap", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--raw", action="store_true", help="bare streams that ack each message")
+    p.add_argument("--wait-for-ready", action="store_true", help="see AgentConfig")
+    p.add_argument("--profile", metavar="PATH", help="cProfile this process after `connected`")
     return p
 
 
@@ -119,6 +122,7 @@ async def run(args: argparse.Namespace) -> None:
             labels=labels,
             backoff_base=args.backoff_base,
             backoff_cap=args.backoff_cap,
+            wait_for_ready=args.wait_for_ready,
         )
         agents.append(Agent(config, runtime, channels[i % count], rng=rng))
     stopping = asyncio.Event()
@@ -129,16 +133,22 @@ async def run(args: argparse.Namespace) -> None:
     tasks = [asyncio.create_task(agent.run()) for agent in agents]
     announced = False
     last = -1
+    profiler = cProfile.Profile() if args.profile else None
     while not stopping.is_set():
         sessions = sum(a.sessions for a in agents)
         if not announced and all(a.sessions for a in agents):
             announced = True
             print(f"connected {len(agents)}", flush=True)
+            if profiler is not None:
+                profiler.enable()
         if announced and sessions != last:
             last = sessions
             print(f"sessions {sessions}", flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), 0.1)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     for agent in agents:
         agent.stop()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -396,6 +396,9 @@ def main(options: list[str]) -> None:
         help="the agents' reconnect back-off cap in seconds (full jitter below it)",
     )
     parser.add_argument(
+        "--wait-for-ready", action="store_true", help="agents queue Connect until the channel is up"
+    )
+    parser.add_argument(
         "--profile", metavar="PATH", help="cProfile the plane during each storm into PATH.N"
     )
     args = parser.parse_args(options)
@@ -406,4 +409,5 @@ def main(options: list[str]) -> None:
     print(f"  plane GC: {args.plane_gc}; {args.per_process} agents per swarm process", flush=True)
     for nodes in sizes:
         swarm_args = ["--backoff-cap", args.backoff_cap]
+        swarm_args += ["--wait-for-ready"] if args.wait_for_ready else []
         asyncio.run(run_size(nodes, args.per_process, tuned, swarm_args, args.profile))

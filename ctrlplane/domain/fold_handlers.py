@@ -4,7 +4,9 @@ of events.proto, with the daemon-set and node handlers (pod ones: fold_pods.py).
 Part of the fold (state.py dispatches here); pure, no clock: times and seqs come
 from the event envelope. A handler never raises on an event that refers to
 something unknown (a pod already gone, a node deleted): the log is the truth and
-a late report is simply ignored.
+a late report is simply ignored. One set of handlers serves both folds: `want`
+False (the start-up fold, replay) means nobody reads the Touched, and the
+handlers where building it costs (pod reports, node links) skip it.
 """
 
 from __future__ import annotations
