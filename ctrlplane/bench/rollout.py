@@ -20,8 +20,9 @@ child processes over real gRPC with instant readiness. For each N, in one run:
 
 `--profile=PATH` runs cProfile over this process (the plane) during the rollout
 of the last size, writes the stats to PATH and prints the top functions.
-`--plane-gc=tuned` as in the agents benchmark. Owns nothing but measurement:
-it never changes the plane's behaviour.
+`--plane-gc=tuned` (the default) sets the collector as `ctrlplane serve` does
+(server.tune_gc_for_serving); `--plane-gc=default` keeps CPython's. Owns
+nothing but measurement: it never changes the plane's behaviour.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc, events_pb2, objects_pb2
 from ctrlplane.bench.agents import Swarms, plane_config, start_plane
 from ctrlplane.controller.reconcile import reconcile
 from ctrlplane.domain.state import ClusterState, DaemonSetState
-from ctrlplane.server import Plane
+from ctrlplane.server import Plane, tune_gc_for_serving
 
 KEY = ("default", "fluentd")
 TARGET_SECONDS = 20.0
@@ -370,13 +371,14 @@ def main(options: list[str]) -> None:
         metavar="PATH",
         help="cProfile the plane during the last size's rollout",
     )
-    parser.add_argument("--plane-gc", choices=("default", "tuned"), default="default")
+    # tuned = what `ctrlplane serve` does (server.tune_gc_for_serving); default = CPython's.
+    parser.add_argument("--plane-gc", choices=("default", "tuned"), default="tuned")
     # Options meant for other parts (scripts/bench passes them to every part) are ignored.
     args, _ = parser.parse_known_args(options)
     sizes = [int(n) for n in args.nodes.split(",") if n]
     tuned = args.plane_gc == "tuned"
     if tuned:
-        gc.set_threshold(50_000, 20, 100)
+        tune_gc_for_serving()
     print(
         f"  plane GC: {args.plane_gc}; {args.per_process} agents per swarm process; "
         f"instant readiness",

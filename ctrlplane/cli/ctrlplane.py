@@ -140,8 +140,9 @@ def _db(args: argparse.Namespace) -> str:
 
 async def serve(args: argparse.Namespace) -> int:
     from ctrlplane.api.auth import TokenTable
-    from ctrlplane.server import Plane, PlaneConfig, PlaneFailed
+    from ctrlplane.server import Plane, PlaneConfig, PlaneFailed, tune_gc_for_serving
 
+    tune_gc_for_serving()
     db = _db(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
