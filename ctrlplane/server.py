@@ -28,13 +28,7 @@ from ctrlplane.controller.feed import StateFeed
 from ctrlplane.controller.loop import Controller
 from ctrlplane.eventlog import open_store
 from ctrlplane.eventlog.base import EventStore
-from ctrlplane.replay.snapshots import (
-    SnapshotTask,
-    has_file,
-    is_valid,
-    list_snapshots,
-    load_snapshot,
-)
+from ctrlplane.replay.snapshots import SnapshotTask, has_file, load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -128,23 +122,6 @@ def freeze_startup_objects(folded_events: int, threshold: int | None) -> bool:
     return True
 
 
-async def _drop_foreign_snapshots(store: EventStore, db: str | Path) -> None:
-    """Delete the snapshots this code would ignore (another code version, another log).
-
-    SnapshotTask counts from the newest snapshot file: a foreign one at the
-    head would keep it from ever writing one this code can use, and every
-    start would fold the whole log again.
-    """
-    head = await store.head()
-    for info in list_snapshots(db):
-        if not await is_valid(store, info, head):
-            log.info("dropping snapshot %s (written by other code or for another log)", info.path)
-            try:
-                info.path.unlink(missing_ok=True)
-            except OSError as error:  # an optimisation only: never fail the start
-                log.warning("cannot drop snapshot %s: %s", info.path, error)
-
-
 class PlaneFailed(RuntimeError):
     """A background task of the plane failed; the plane stopped."""
 
@@ -216,12 +193,14 @@ class Plane:
         # store handed in may be shared) saves folding the whole log; it is
         # checked against the log and this code's fingerprint, else ignored.
         db = self.config.db_path if self._owns_store and has_file(self.config.db_path) else None
-        if db is not None:
-            await _drop_foreign_snapshots(self._store, db)
+        # Snapshots it ignores (other code, another log) stay until the next
+        # write prunes them; the task counts from the one actually loaded.
         snapshot = await load_snapshot(self._store, db)
         self.snapshot_seq = snapshot.seq if snapshot is not None else 0
         self._feed = StateFeed(self._store, snapshot)
-        self._snapshots = SnapshotTask(self._feed, db) if db is not None else None
+        self._snapshots = (
+            SnapshotTask(self._feed, db, start_seq=self.snapshot_seq) if db is not None else None
+        )
         self._ctx = PlaneContext(
             store=self._store,
             feed=self._feed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import gc
+import json
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from ctrlplane.domain.streams import node_stream
 from ctrlplane.eventlog import open_store
 from ctrlplane.eventlog.base import NewEvent
 from ctrlplane.eventlog.memory import MemoryEventStore
+from ctrlplane.replay import snapshots
 from ctrlplane.replay.snapshots import list_snapshots
 from ctrlplane.server import Plane
 
@@ -182,6 +184,17 @@ async def test_start_up_fold_of_a_big_log_freezes_the_gc(tmp_path: Path) -> None
         gc.unfreeze()  # the rest of the test process collects as usual
 
 
+def foreign_copy(source: Path, target: Path, seq: int) -> None:
+    """Write `source` as a snapshot of other code (another fingerprint) claiming `seq`."""
+    data = source.read_bytes()
+    start = len(snapshots.MAGIC) + 8
+    size = int.from_bytes(data[len(snapshots.MAGIC) : start], "big")
+    header = {**json.loads(data[start : start + size]), "fingerprint": "0" * 32, "seq": seq}
+    head = json.dumps(header).encode()
+    target.write_bytes(snapshots.MAGIC + len(head).to_bytes(8, "big") + head
+                       + data[start + size :])
+
+
 async def test_restart_starts_from_a_snapshot_equal_to_a_full_fold(tmp_path: Path) -> None:
     """A stopped plane leaves a snapshot; the next start folds only the tail after it."""
     async with Plane(plane_config(tmp_path)) as plane, grpc.aio.insecure_channel(
@@ -219,14 +232,19 @@ async def test_restart_starts_from_a_snapshot_equal_to_a_full_fold(tmp_path: Pat
         assert state.seq > stopped_at
         assert state.pods[pod.key].ready
 
-    # A snapshot written by other code (another fingerprint) is ignored, not trusted.
+    # Snapshots written by other code (another fingerprint), one of them newer
+    # than the log's head, are ignored, not trusted.
     for info in list_snapshots(tmp_path / "events.db"):
-        blob = info.path.read_bytes()
-        info.path.write_bytes(blob.replace(info.fingerprint.encode(), b"0" * 32, 1))
+        foreign_copy(info.path, info.path, info.seq)
+        foreign_copy(info.path, info.path.with_name(f"state-{info.seq + 1000:012d}.snap"),
+                     info.seq + 1000)
+    assert list_snapshots(tmp_path / "events.db")[0].seq > stopped_at + 1000
     async with Plane(plane_config(tmp_path, run_controller=False)) as plane:
         assert plane.snapshot_seq == 0
         assert plane.feed.state == fold(await plane.store.read())
         head = plane.feed.state.seq
-    # ... and replaced by one this code can use on the next stop.
+    # ... and the stop writes one this code can use on the next start (the
+    # foreign ones are pruned then).
+    assert [i.seq for i in list_snapshots(tmp_path / "events.db")] == [head]
     async with Plane(plane_config(tmp_path, run_controller=False)) as plane:
         assert plane.snapshot_seq == head

@@ -120,7 +120,7 @@ async def _dispatch(
     at = At.parse(args.replay_at) if args.replay_at else HEAD
     filt = Filter.parse(filters)
     if args.replay_check:
-        report = await check_log(source, until_seq=at.seq)
+        report = await check_log(source, at=at)
         _emit(args, report.as_dict(), report.text() + "\n")
         return EXIT_OK if report.ok else EXIT_FAILED
     if args.replay_diff:

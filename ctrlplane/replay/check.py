@@ -53,9 +53,10 @@ from typing import Any
 from google.protobuf import json_format
 
 from ctrlplane._proto.v1 import events_pb2
-from ctrlplane.domain.state import ClusterState, DsKey
+from ctrlplane.domain.state import ClusterState, DsKey, fold
 from ctrlplane.domain.streams import event_type
 from ctrlplane.replay.sources import LogSource
+from ctrlplane.replay.timetravel import At, batches_until
 
 CONTROLLER = "controller"
 DS_PREFIX = "daemonset/"
@@ -272,13 +273,25 @@ class _Lagging:
         self.pending: deque[events_pb2.Event] = deque()
         self.checked = 0  # the last seq the invariant was checked at
 
-    def _apply(self, event: events_pb2.Event) -> None:
-        self.state.apply(event)
-        if self.invariants and event.seq > self.checked:
-            self.checked = event.seq
-            violation = check_invariants(self.state, event)
-            if violation is not None:
-                self.report.violations.append(violation)
+    def _fold(self, events: list[events_pb2.Event]) -> None:
+        """Fold `events` in order with the quiet fold (the check reads no Touched),
+        stopping after each PodScheduled folded for the first time to check the invariant."""
+        if not events:
+            return
+        state = self.state
+        if self.invariants:
+            checked, start = self.checked, 0
+            for i, event in enumerate(events):
+                if event.seq > checked and event.HasField("pod_scheduled"):
+                    fold(events[start : i + 1], state)
+                    start = i + 1
+                    violation = check_invariants(state, event)
+                    if violation is not None:
+                        self.report.violations.append(violation)
+            fold(events[start:], state)
+            self.checked = max(checked, events[-1].seq)
+        else:
+            fold(events, state)
 
     async def advance_to(self, seq: int | None) -> None:
         """Fold the buffered events up to `seq` (None: all of them)."""
@@ -288,15 +301,21 @@ class _Lagging:
             old = self.state.seq
             self.state = ClusterState()
             async for batch in self.source.iterate(0, until_seq=seq):
-                for event in batch:
-                    self._apply(event)
+                self._fold(batch)
             refetched: list[events_pb2.Event] = []
             async for batch in self.source.iterate(seq, until_seq=old):
                 refetched.extend(batch)
             self.pending.extendleft(reversed(refetched))
             return
-        while self.pending and (seq is None or self.pending[0].seq <= seq):
-            self._apply(self.pending.popleft())
+        pending = self.pending
+        if seq is None:
+            due = list(pending)
+            pending.clear()
+        else:
+            due = []
+            while pending and pending[0].seq <= seq:
+                due.append(pending.popleft())
+        self._fold(due)
 
 
 async def check_log(
@@ -304,9 +323,17 @@ async def check_log(
     *,
     reconcile: Reconciler | None = None,
     until_seq: int | None = None,
+    at: At | None = None,
     invariants: bool = True,
 ) -> CheckReport:
-    """Walk the log; stop at the first divergence. See the module docstring for the rule."""
+    """Walk the log; stop at the first divergence. See the module docstring for the rule.
+
+    Only the log up to `at` is checked (a seq or a time, cut where `dsctl replay --at`
+    cuts: before the first event later than the time); `until_seq=N` is `at=At(seq=N)`.
+    """
+    if at is not None and until_seq is not None:
+        raise ValueError("give check_log until_seq or at, not both")
+    stop = at if at is not None else At(seq=until_seq)
     rec = reconcile if reconcile is not None else _default_reconcile()
     report = CheckReport()
     lagging = _Lagging(source, report, invariants)
@@ -337,16 +364,17 @@ async def check_log(
         run = []
         return report.divergence is None
 
-    async for batch in source.iterate(0, until_seq=until_seq):
+    async for batch in batches_until(source, stop):
         for event in batch:
             report.events += 1
+            decision = is_decision(event)
             if run and not (
-                is_decision(event)
+                decision
                 and event.cause_seq == run[0].cause_seq
                 and event.time == run[0].time
             ) and not await close_run():
                 return report
-            if is_decision(event):
+            if decision:
                 run.append(event)
             lagging.pending.append(event)
     if await close_run():

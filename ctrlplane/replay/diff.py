@@ -17,10 +17,10 @@ import yaml
 from google.protobuf import json_format
 
 from ctrlplane._proto.v1 import events_pb2
-from ctrlplane.domain.state import ClusterState
+from ctrlplane.domain.state import ClusterState, fold
 from ctrlplane.domain.streams import event_type
 from ctrlplane.replay.sources import LogSource
-from ctrlplane.replay.timetravel import At, view_time
+from ctrlplane.replay.timetravel import At, batches_until, view_time
 from ctrlplane.replay.view import Filter, cluster_view, format_time
 
 
@@ -267,18 +267,18 @@ async def diff_range(source: LogSource, rng: Range, filt: Filter | None = None) 
     state = ClusterState()
     between: list[events_pb2.Event] = []
     view_a: dict[str, Any] | None = None
-    async for batch in source.iterate(0, until_seq=end.seq):
-        for event in batch:
-            if view_a is None and not start.includes(event):
-                view_a = cluster_view(state, view_time(state, start), filt)
-            if not end.includes(event):
-                break
-            state.apply(event)
-            if view_a is not None and _event_matches(event, filt):
-                between.append(event)
-        else:
-            continue
-        break
+    # The quiet fold (no Touched), in runs: up to A, then on to B.
+    async for batch in batches_until(source, end):
+        if view_a is None:
+            cut = next((i for i, e in enumerate(batch) if not start.includes(e)), None)
+            if cut is None:
+                fold(batch, state)
+                continue
+            fold(batch[:cut], state)
+            view_a = cluster_view(state, view_time(state, start), filt)
+            batch = batch[cut:]
+        fold(batch, state)
+        between.extend(e for e in batch if _event_matches(e, filt))
     if view_a is None:
         view_a = cluster_view(state, view_time(state, start), filt)
     view_b = cluster_view(state, view_time(state, end), filt)

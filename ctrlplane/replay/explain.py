@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctrlplane._proto.v1 import events_pb2
-from ctrlplane.domain.state import ClusterState, DsKey
+from ctrlplane.domain.state import ClusterState, DsKey, fold
 from ctrlplane.domain.streams import event_type
 from ctrlplane.replay.check import decision_dict, payload_of
 from ctrlplane.replay.diff import describe
 from ctrlplane.replay.sources import LogSource
-from ctrlplane.replay.timetravel import At, events_until
+from ctrlplane.replay.timetravel import At, batches_until, events_until
 from ctrlplane.replay.view import format_time
 
 _DECISIONS = ("pod_scheduled", "pod_deleted")
@@ -187,7 +187,6 @@ async def _explain(
     for event in story:
         steps[event.seq] = Step(event.seq, event.time, event.actor, event_type(event),
                                 describe(event), event.cause_seq)
-    last_time = 0.0
 
     def pause() -> None:
         for event in by_cause.get(state.seq, []):
@@ -196,11 +195,15 @@ async def _explain(
 
     if stops and stops[0] == 0:
         pause()
-    async for event in events_until(source, at):
-        state.apply(event)
-        last_time = event.time
-        if state.seq in by_cause:
-            pause()
+    # The quiet fold (no Touched), in runs that end where a decision was caused.
+    async for batch in batches_until(source, at):
+        start = 0
+        for i, event in enumerate(batch):
+            if event.seq in by_cause:
+                fold(batch[start : i + 1], state)
+                start = i + 1
+                pause()
+        fold(batch[start:], state)
     explanation.steps = [steps[e.seq] for e in story]
     decisions = [e for e in story if e.WhichOneof("kind") in _DECISIONS]
     explanation.found = bool(decisions)
@@ -212,7 +215,7 @@ async def _explain(
         explanation.daemon_set = "/".join(ds_key)
     explanation.node = node
     if ds_key is not None and node:
-        now = at.time if at.time is not None else last_time
+        now = at.time if at.time is not None else state.time
         explanation.now = {"seq": state.seq, **verdict_at(state, ds_key, node, now)}
         node_state = state.nodes.get(node)
         explanation.now["nodeLost"] = bool(node_state and node_state.lost)

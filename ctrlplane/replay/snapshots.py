@@ -41,7 +41,14 @@ from google.protobuf.message import Message
 
 import ctrlplane.domain
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
-from ctrlplane.domain.state import ClusterState, DaemonSetState, NodeState, PodState, RevisionRecord
+from ctrlplane.domain.state import (
+    ClusterState,
+    DaemonSetState,
+    NodeState,
+    PodState,
+    RevisionRecord,
+    fold,
+)
 from ctrlplane.replay.sources import LogSource
 
 # Bump when the snapshot layout changes without a change in ctrlplane/domain.
@@ -267,9 +274,26 @@ async def write_snapshot(
     directory = snapshot_dir(log_path)
     target = directory / f"state-{seq:012d}{SUFFIX}"
     await asyncio.to_thread(_write_atomically, directory, target, blob)
-    for old in list_snapshots(log_path)[keep:]:
-        old.path.unlink(missing_ok=True)
+    _prune(log_path, target, keep)
     return target
+
+
+def _prune(log_path: str | os.PathLike[str], written: Path, keep: int) -> None:
+    """Keep `written` and the `keep - 1` newest others this code could use; drop the rest.
+
+    Files of another fingerprint are dropped (this code never reads them), and
+    the file just written is never pruned: by seq alone, snapshots of another
+    log with higher seqs (the log file was replaced) would push it out at once.
+    """
+    ours = fingerprint()
+    kept = 1
+    for info in list_snapshots(log_path):
+        if info.path == written:
+            continue
+        if info.fingerprint == ours and kept < keep:
+            kept += 1
+            continue
+        info.path.unlink(missing_ok=True)
 
 
 def _write_atomically(directory: Path, target: Path, blob: bytes) -> None:
@@ -309,8 +333,7 @@ async def load_state(
     if state is None:
         state = ClusterState()
     async for batch in source.iterate(state.seq, until_seq=until_seq):
-        for event in batch:
-            state.apply(event)
+        fold(batch, state)
     return state
 
 
@@ -323,24 +346,30 @@ class SnapshotTask:
     that pause under 1 % of the plane's time however big the state grows.
     `feed` is a ctrlplane.controller.feed.StateFeed (typed loosely to keep
     this module below the controller).
+
+    It counts from `start_seq`, the seq of the snapshot the feed's state was
+    loaded from (default: the feed's state as given, before it folds: 0 for
+    none). Never from the newest file in the directory: that one may be of
+    other code or another log and ignored, and counting from it would keep
+    this task from ever writing a snapshot the next start can use.
     """
 
     PAUSE_FACTOR = 100.0
 
     def __init__(self, feed: Any, log_path: str | os.PathLike[str], *,
-                 every: int = DEFAULT_EVERY, keep: int = DEFAULT_KEEP) -> None:
+                 every: int = DEFAULT_EVERY, keep: int = DEFAULT_KEEP,
+                 start_seq: int | None = None) -> None:
         self.feed = feed
         self.log_path = log_path
         self.every = every
         self.keep = keep
-        self.last_seq = 0  # the seq of the newest snapshot written (or found)
+        # The seq of the newest usable snapshot: the one loaded, then each written.
+        self.last_seq: int = feed.state.seq if start_seq is None else start_seq
         self.last_duration = 0.0  # seconds the last write held the loop
         self._lock = asyncio.Lock()
 
     async def run(self) -> None:
         await self.feed.ready.wait()
-        infos = list_snapshots(self.log_path)
-        self.last_seq = infos[0].seq if infos else 0
         loop = asyncio.get_running_loop()
         while True:
             await self.feed.wait_for(lambda: self.feed.state.seq >= self.last_seq + self.every)

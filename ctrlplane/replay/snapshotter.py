@@ -14,11 +14,12 @@ import argparse
 import asyncio
 import sys
 
+from ctrlplane.domain.state import ClusterState, fold
 from ctrlplane.eventlog.sqlite import SqliteEventStore
 from ctrlplane.replay.snapshots import (
     DEFAULT_EVERY,
     DEFAULT_KEEP,
-    list_snapshots,
+    load_snapshot,
     load_state,
     write_snapshot,
 )
@@ -39,17 +40,19 @@ async def follow(db: str, *, every: int = DEFAULT_EVERY, keep: int = DEFAULT_KEE
     """Keep a snapshot at most `every` events behind the head, until cancelled."""
     store = await SqliteEventStore.open(db, read_only=True)
     try:
-        state = await load_state(store, db)
-        newest = list_snapshots(db)
-        written = newest[0].seq if newest else 0
+        # Count from the snapshot actually loaded, not the newest file: that
+        # one may be of other code or another log, ignored by load_snapshot.
+        state = await load_snapshot(store, db) or ClusterState()
+        written = state.seq
+        async for batch in store.iterate(state.seq):
+            fold(batch, state)
         if state.seq >= written + every:
             await write_snapshot(store, db, state, keep=keep)
             written = state.seq
         while True:
             await store.wait(state.seq)
             async for batch in store.iterate(state.seq):
-                for event in batch:
-                    state.apply(event)
+                fold(batch, state)
             if state.seq >= written + every:
                 await write_snapshot(store, db, state, keep=keep)
                 written = state.seq

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ctrlplane._proto.v1 import events_pb2
-from ctrlplane.domain.state import ClusterState
+from ctrlplane.domain.state import ClusterState, fold
 from ctrlplane.replay.sources import LogSource
 
 
@@ -50,27 +50,37 @@ class At:
 HEAD = At()
 
 
+async def batches_until(
+    source: LogSource, at: At = HEAD, after_seq: int = 0
+) -> AsyncIterator[list[events_pb2.Event]]:
+    """The events after `after_seq` up to `at`, in the source's batches (none empty)."""
+    async for batch in source.iterate(after_seq, until_seq=at.seq):
+        if at.time is not None or (at.seq is not None and batch and batch[-1].seq > at.seq):
+            cut = next((i for i, e in enumerate(batch) if not at.includes(e)), None)
+            if cut is not None:
+                if cut:
+                    yield batch[:cut]
+                return
+        if batch:
+            yield batch
+
+
 async def events_until(
     source: LogSource, at: At = HEAD, after_seq: int = 0
 ) -> AsyncIterator[events_pb2.Event]:
     """The events after `after_seq` up to `at`, one by one."""
-    async for batch in source.iterate(after_seq, until_seq=at.seq):
+    async for batch in batches_until(source, at, after_seq):
         for event in batch:
-            if not at.includes(event):
-                return
             yield event
 
 
 async def fold_to(
     source: LogSource, at: At = HEAD, state: ClusterState | None = None
 ) -> ClusterState:
-    """Fold `source` from `state` (default: empty) up to `at`."""
+    """Fold `source` from `state` (default: empty) up to `at` (the quiet fold: no Touched)."""
     state = state if state is not None else ClusterState()
-    async for batch in source.iterate(state.seq, until_seq=at.seq):
-        for event in batch:
-            if not at.includes(event):
-                return state
-            state.apply(event)
+    async for batch in batches_until(source, at, state.seq):
+        fold(batch, state)
     return state
 
 

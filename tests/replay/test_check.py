@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.replay.check import check_log
 from ctrlplane.replay.jsonl import read_lines
 from ctrlplane.replay.sources import JsonlSource
+from ctrlplane.replay.timetravel import At
 from replay.logs import LogBuilder, daemon_set
 from replay.scenarios import first, rollout_log, save
 
@@ -157,3 +160,30 @@ async def test_a_changed_controller_is_caught_on_a_golden_history() -> None:
     assert report.divergence is not None
     first = next(e for e in GOLDEN_EVENTS["undo"] if e.actor == "controller")
     assert report.divergence.seq == first.seq
+
+
+@pytest.mark.parametrize(
+    ("moment", "caught"),
+    [
+        pytest.param(lambda t: At(time=t.time - 0.5), False, id="time-before-the-decision"),
+        pytest.param(lambda t: At(time=t.time), True, id="time-of-the-decision"),
+        pytest.param(lambda t: At(seq=t.seq - 1), False, id="seq-before-the-decision"),
+        pytest.param(lambda t: At(seq=t.seq), True, id="seq-of-the-decision"),
+    ],
+)
+async def test_the_check_stops_at_a_seq_or_a_time(
+    tmp_path: Path, moment: Callable[[events_pb2.Event], At], caught: bool
+) -> None:
+    """`--at` cuts the check where it cuts the state: after a seq, or before the first
+    event later than a time."""
+    events = rollout_log().events
+    target = first(events, "pod_deleted")
+    _doctor_reason(target)
+    at = moment(target)
+    report = await check_log(JsonlSource(save(events, tmp_path / "log.jsonl")), at=at)
+    if caught:
+        assert report.divergence is not None
+        assert report.divergence.seq == target.seq
+    else:
+        assert report.ok, report.text()
+        assert 0 < report.events == sum(1 for _ in itertools.takewhile(at.includes, events))

@@ -101,6 +101,15 @@ async def test_check_passes_and_fails(
     assert report["divergence"]["recorded"]["nodeName"] == "n9"
     assert report["divergence"]["produced"]["nodeName"] == "n0"
 
+    # --at cuts the check too: a time just before the doctored decision passes.
+    before = f"@{target.time - 0.5}"
+    code, out, _ = await dsctl(capsys, "replay", str(doctored), "--check", "--at", before)
+    assert code == 0, out
+    code, out, _ = await dsctl(
+        capsys, "replay", str(doctored), "--check", "--at", f"@{target.time}"
+    )
+    assert code == 1, out
+
 
 async def test_diff_explain_and_export(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

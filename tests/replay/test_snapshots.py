@@ -3,6 +3,7 @@ snapshot that does not belong (other code, other log, damaged) is ignored."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -204,3 +205,66 @@ async def test_the_snapshotter_follows_the_log(db: tuple[Path, SqliteEventStore]
     newest = await load_snapshot(store, path)
     assert newest is not None
     assert newest == fold(events[: newest.seq])
+
+
+async def other_code_snapshot(
+    store: SqliteEventStore, path: Path, state: ClusterState, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A snapshot of `state` beside `path`, as written by other code (and not pruned by it)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(snapshots, "fingerprint", lambda: "other-code")
+        made = await write_snapshot(store, path.with_name("elsewhere.db"), state)
+    target = snapshot_dir(path) / made.name
+    target.parent.mkdir(exist_ok=True)
+    made.replace(target)
+    return target
+
+
+async def test_a_write_prunes_foreign_snapshots_but_never_itself(
+    db: tuple[Path, SqliteEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files of other code go; newer ones of another log cannot push out the new one."""
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events)
+    # This code's, but past this log's head: of a longer log the file replaced.
+    longer = fold(events)
+    for extra in (1, 2):
+        longer.seq = len(events) + extra
+        await write_snapshot(store, path, longer, keep=5)
+    await other_code_snapshot(store, path, fold(events[:3]), monkeypatch)
+    assert len(list_snapshots(path)) == 3
+    written = await write_snapshot(store, path, fold(events[:5]), keep=2)
+    assert [i.seq for i in list_snapshots(path)] == [len(events) + 2, 5]
+    assert written.exists()
+    loaded = await load_snapshot(store, path)
+    assert loaded is not None
+    assert loaded.seq == 5
+
+
+async def test_the_snapshot_task_counts_from_the_loaded_snapshot_not_the_newest_file(
+    db: tuple[Path, SqliteEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newer snapshot of other code is ignored at load; it must not stop the next write."""
+    from ctrlplane.controller.feed import StateFeed
+    from ctrlplane.replay.snapshots import SnapshotTask
+
+    path, store = db
+    events = rollout_log().events
+    await append_all(store, events)
+    await write_snapshot(store, path, fold(events[:4]))
+    await other_code_snapshot(store, path, fold(events), monkeypatch)  # at the head
+    assert list_snapshots(path)[0].seq == len(events)
+    loaded = await load_snapshot(store, path)
+    assert loaded is not None
+    assert loaded.seq == 4
+    feed = StateFeed(store, loaded)
+    task = SnapshotTask(feed, path, every=len(events) - 4)
+    assert task.last_seq == 4
+    async with asyncio.TaskGroup() as tg:
+        running = [tg.create_task(feed.run()), tg.create_task(task.run())]
+        # Counting from the foreign file at the head, it would wait for ever.
+        await wait_until(lambda: task.last_seq == len(events), timeout=10)
+        for t in running:
+            t.cancel()
+    assert await load_snapshot(store, path) == fold(events)
