@@ -31,11 +31,24 @@ Rules beyond Kubernetes, chosen here:
   paused and not complete) emits RolloutFailed once per template; with
   spec.autoRollback a DaemonSetRolledBack to the last completed revision
   follows, and the pass stops there (the restored template drives the next).
+
+Work in proportion to what changed: the planner does not scan the set's nodes.
+The fold keeps each node's pod classified (domain/rollout_book.py); the nodes
+with an updated pod available now or not ready, and those with an old pod
+available now, are only counted, and of the latter the planner takes the first
+it has budget for from the book's sorted list. Pods that became ready within
+the last minReadySeconds come from the book's time-sorted log, read from the
+end. Views are built only for the scoped nodes, the few irregular nodes
+(several pods, Failed, delete requested, lost) and old pods not available
+(replaced at once). The decisions are those of a full scan, in the same order
+(tests/controller/test_rollout_book.py compares them). With preferred
+scheduling the rollout order is by score, so then every candidate is scored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.controller.decisions import Pass
@@ -50,6 +63,14 @@ from ctrlplane.controller.placement import (
 from ctrlplane.domain.errors import InvalidSpec
 from ctrlplane.domain.intorpercent import scaled_value
 from ctrlplane.domain.revisions import rolled_back_daemon_set
+from ctrlplane.domain.rollout_book import (
+    CLASSES,
+    NEW_READY,
+    NEW_UNREADY,
+    OLD_READY,
+    OLD_UNREADY,
+    OTHER,
+)
 
 REASON_DEADLINE = "ProgressDeadlineExceeded"
 
@@ -117,13 +138,19 @@ def plan(p: Pass, scoped: dict[str, NodeView | None]) -> None:
     rolling = not on_delete(p) and not ds.paused and ds.outdated_count > 0
     if not rolling and (ds.rollout_complete or not _may_be_complete(p)):
         return
-    views = _all_views(p, scoped)
+    views, rest = _views(p, scoped)
     if rolling:
-        _replace(p, views)
+        _replace(p, views, rest)
     watch = not ds.rollout_complete and _may_be_complete(p)
     # The views are what this pass leaves behind, so a pass that makes the last
     # change can also say the rollout is complete (reconcile stays idempotent).
-    if watch and _complete(p, views):
+    if watch and not rolling:
+        # Completion alone is watched: wake when any updated pod becomes
+        # available (the scan woke on the first it met, in an order not kept).
+        for v in views:
+            if v.new is not None and not v.lost:
+                p.available(v.new)
+    if watch and _complete(p, views) and rest.old_left == 0 and rest.new_unready == 0:
         ns, name = ds.key
         p.emit(
             events_pb2.Event(
@@ -134,42 +161,93 @@ def plan(p: Pass, scoped: dict[str, NodeView | None]) -> None:
         )
 
 
-def _all_views(p: Pass, scoped: dict[str, NodeView | None]) -> list[NodeView]:
-    """Placement's views of the scoped nodes, and every other node the set has pods on.
+@dataclass(slots=True)
+class _Rest:
+    """The nodes outside the views, from the fold's rollout book (not scanned).
 
-    Unordered: callers sort what they choose from. The single-pod node is the
-    common case by far and is classified here without building lists.
+    `settled`: an updated pod, available now; `old_left`: an old pod, available
+    now (a replacement candidate), those not replaced in this pass;
+    `new_unready`: an updated pod, not ready (unavailable, not complete);
+    `skip`: nodes of OLD_READY that are in a view already (scoped, or not
+    available).
+    """
+
+    settled: int
+    old_left: int
+    new_unready: int
+    skip: set[str]
+
+
+def _views(p: Pass, scoped: dict[str, NodeView | None]) -> tuple[list[NodeView], _Rest]:
+    """Placement's views of the scoped nodes, and of the set's other nodes that need a look.
+
+    Unordered: callers sort what they choose from. Of the nodes outside the
+    scope, the big classes of the book (an updated pod available now or not
+    ready, an old pod available now) are only counted (`_Rest`); every other
+    node gets a view, built as placement would see it.
     """
     views = [v for v in scoped.values() if v is not None]
     ds = p.ds
-    ns = ds.key[0]
-    current = ds.template_hash
-    pods = p.state.pods
-    nodes = p.state.nodes
-    for name, names in ds.pods_by_node.items():
-        if name in scoped:
-            continue
-        if len(names) != 1:
-            view = observe(p, name)
-            if view is not None:
-                views.append(view)
-            continue
-        node = nodes.get(name)
-        if node is None:
-            continue
-        for pod_name in names:
-            pod = pods[(ns, pod_name)]
-        if pod.delete_requested:
-            continue
-        view = NodeView(name, lost=node.lost)
-        if pod.phase == "Failed" or pod.phase == "Succeeded":
-            view.blocked = True
-        elif pod.revision_hash == current:
-            view.new = pod
-        else:
-            view.old = pod
-        views.append(view)
-    return views
+    book = ds.book
+    members = book.members
+    classes = book.cls
+    in_scope = [0] * CLASSES
+    for name in scoped:
+        c = classes.get(name)
+        if c is not None:
+            in_scope[c] += 1
+    recent: dict[str, int] = {}  # ready, not yet available (outside the scope)
+    for name in book.recent(p.now, p.min_ready):
+        if name not in scoped:
+            recent[name] = classes[name]
+    skip = {name for name, c in recent.items() if c == OLD_READY}
+    recent_new = len(recent) - len(skip)
+    skip.update(name for name in scoped if classes.get(name) == OLD_READY)
+    settled = len(members[NEW_READY]) - in_scope[NEW_READY] - recent_new
+    old_left = len(members[OLD_READY]) - len(skip)
+    for c in (OTHER, OLD_UNREADY):
+        for name in members[c]:
+            if name not in scoped:
+                _add_view(p, views, name)
+    for name in recent:
+        view = _add_view(p, views, name)
+        # Wake when the first of them becomes available (the scan woke on the
+        # first it met; completion is watched either way).
+        if view is not None:
+            pod = view.new if view.new is not None else view.old
+            if pod is not None:
+                p.available(pod)
+    new_unready = len(members[NEW_UNREADY]) - in_scope[NEW_UNREADY]
+    return views, _Rest(settled, old_left, new_unready, skip)
+
+
+def _add_view(p: Pass, views: list[NodeView], name: str) -> NodeView | None:
+    """The view of one node outside the scope (as observe, the single pod inlined)."""
+    ds = p.ds
+    names = ds.pods_by_node.get(name)
+    if not names:
+        return None
+    if len(names) != 1:
+        observed = observe(p, name)
+        if observed is not None:
+            views.append(observed)
+        return observed
+    node = p.state.nodes.get(name)
+    if node is None:
+        return None
+    for pod_name in names:
+        pod = p.state.pods[(ds.key[0], pod_name)]
+    if pod.delete_requested:
+        return None
+    view = NodeView(name, lost=node.lost)
+    if pod.phase == "Failed" or pod.phase == "Succeeded":
+        view.blocked = True
+    elif pod.revision_hash == ds.template_hash:
+        view.new = pod
+    else:
+        view.old = pod
+    views.append(view)
+    return view
 
 
 def _complete(p: Pass, views: Iterable[NodeView]) -> bool:
@@ -185,16 +263,16 @@ def _new_unavailable(p: Pass, v: NodeView) -> bool:
     return v.new_pending or (v.new is not None and not p.available(v.new))
 
 
-def _replace(p: Pass, views: list[NodeView]) -> None:
+def _replace(p: Pass, views: list[NodeView], rest: _Rest) -> None:
     ds = p.ds
     rolling = ds.obj.spec.update_strategy.rolling_update
-    desired = len(views)
+    desired = len(views) + rest.settled + rest.old_left + rest.new_unready
     max_surge = budget(rolling.max_surge, desired)
     max_unavailable = budget(rolling.max_unavailable, desired)
     if max_surge == 0 and max_unavailable == 0:
         max_unavailable = 1  # as update.go: never a rollout that cannot move
 
-    unavailable = 0
+    unavailable = rest.new_unready
     surging = 0
     allowed: list[NodeView] = []
     candidates: list[NodeView] = []
@@ -227,9 +305,53 @@ def _replace(p: Pass, views: list[NodeView]) -> None:
         note = f"{unavailable}/{max_unavailable} nodes unavailable"
     allowed.sort(key=_by_name)
     candidates.sort(key=_by_name)
-    chosen = allowed + _ordered(p, candidates)[:room]
+    chosen = allowed + _pick(p, candidates, rest, room)
     for v in chosen:
         _replace_on(p, v, surge=max_surge > 0, note=note)
+    views.extend(chosen[len(allowed) :])  # completion looks at them too
+
+
+def _pick(p: Pass, candidates: list[NodeView], rest: _Rest, room: int) -> list[NodeView]:
+    """The first `room` candidates in rollout order: the views' and the book's old pods.
+
+    By name, the book's sorted list merged with the (few, sorted) views, so
+    only what the budget allows is looked at; with preferred scheduling, by
+    score first, which needs every candidate.
+    """
+    if room <= 0:
+        return []
+    skip = rest.skip
+    book = (name for name in p.ds.book.old_ready_sorted if name not in skip)
+    picked: list[NodeView] = []
+    taken = 0  # of the book's
+    if p.has_preferences:
+        everyone = candidates + [_old_view(p, name) for name in book]
+        picked = _ordered(p, sorted(everyone, key=_by_name))[:room]
+        viewed = {v.name for v in candidates}
+        taken = sum(1 for v in picked if v.name not in viewed)
+    else:
+        i = 0
+        for name in book:
+            while i < len(candidates) and candidates[i].name < name and len(picked) < room:
+                picked.append(candidates[i])
+                i += 1
+            if len(picked) >= room:
+                break
+            picked.append(_old_view(p, name))
+            taken += 1
+        while i < len(candidates) and len(picked) < room:
+            picked.append(candidates[i])
+            i += 1
+    rest.old_left -= taken
+    return picked
+
+
+def _old_view(p: Pass, name: str) -> NodeView:
+    """The view of a node of the book's OLD_READY class: its one old pod."""
+    ds = p.ds
+    for pod_name in ds.pods_by_node[name]:
+        pod = p.state.pods[(ds.key[0], pod_name)]
+    return NodeView(name, old=pod)
 
 
 def _by_name(v: NodeView) -> str:

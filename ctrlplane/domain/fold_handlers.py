@@ -101,10 +101,12 @@ def _upsert(
         state.daemon_sets[key] = ds
         state._forget_stream(daemon_set_stream(*key))
         _make_current(ds, hash_, obj.spec.template, cause, event.time)
+        state._rebook(ds)
     else:
         ds.obj = obj
         if hash_ != ds.template_hash:
             _make_current(ds, hash_, obj.spec.template, cause, event.time)
+            state._rebook(ds)  # every pod's class (current or old) may change
         elif cause:
             current = ds.record(hash_)
             if current is not None:
@@ -198,6 +200,7 @@ def _node_registered(state: ClusterState, event: events_pb2.Event, want: bool) -
         node.pods = state.orphan_pods.pop(name, set())
         state.nodes[name] = node
         state._forget_stream(node_stream(name))
+        state._reclass_node(name)
     state._index_labels(name, obj.metadata.labels.items(), add=True)
     return Touched(nodes={name}, all_daemon_sets=True, pods_changed=bool(node.pods))
 
@@ -252,11 +255,14 @@ def _set_link(
     if node is None:
         return Touched()
     node.connected = connected
+    was_lost = node.lost
     node.lost = lost
     if lost:
         state.lost_nodes.add(name)
     else:
         state.lost_nodes.discard(name)
+    if was_lost != lost:
+        state._reclass_node(name)
     if not want:
         return None
     # Availability of every pod there changed.
@@ -298,6 +304,7 @@ def _node_deleted(state: ClusterState, event: events_pb2.Event, want: bool) -> T
                 owners.add(pod.owner)
     if kept:  # the controller deletes them; a re-registered node gets them back
         state.orphan_pods[name] = kept
+    state._reclass_node(name)
     return Touched(nodes={name}, daemon_sets=owners, pods_changed=True)
 
 

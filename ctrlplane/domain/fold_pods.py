@@ -89,7 +89,8 @@ def pod_status_reported(state: ClusterState, event: events_pb2.Event, want: bool
     pod.restart_count = e.restart_count
     pod.message = e.message or e.reason
     owner = pod.owner
-    if ready != pod.ready:
+    ready_changed = ready != pod.ready
+    if ready_changed:
         time = state.time
         pod.ready_since = time if ready else None
         pod.ready = ready
@@ -103,6 +104,7 @@ def pod_status_reported(state: ClusterState, event: events_pb2.Event, want: bool
                     ds.last_progress_at = available
     if phase != old_phase:
         pod.phase = phase
+        ready_changed = True  # the rollout book cares about both
         if phase == "Failed" and owner is not None:
             time = state.time
             fkey = (owner, pod.node_name)
@@ -112,6 +114,10 @@ def pod_status_reported(state: ClusterState, event: events_pb2.Event, want: bool
             else:
                 record.count += 1
                 record.last_at = time
+    if ready_changed and owner is not None:
+        owner_ds = state.daemon_sets.get(owner)
+        if owner_ds is not None:
+            state._reclass(owner_ds, pod.node_name)
     if not want:
         return None
     return Touched({owner} if owner is not None else set(), {pod.node_name})
@@ -125,6 +131,9 @@ def pod_delete_requested(
     if pod is None or pod.static:
         return Touched()
     pod.delete_requested = True
+    ds = state.daemon_sets.get(pod.owner) if pod.owner is not None else None
+    if ds is not None:
+        state._reclass(ds, pod.node_name)
     if not want:
         return None
     owners = {pod.owner} if pod.owner is not None else set()

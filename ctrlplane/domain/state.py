@@ -4,8 +4,9 @@
 controller can work on what changed. Everything is derived from the log;
 nothing here reads a clock (times come from the events). The indices kept
 beside the objects (pods per node, pods per daemon set per node, nodes by
-label value, pod counts per template hash) exist so reconcile can work in
-proportion to what changed.
+label value, pod counts per template hash, and per daemon set each node's
+pod classified for the rolling-update planner: `DaemonSetState.book`, see
+rollout_book.py) exist so reconcile can work in proportion to what changed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
 from ctrlplane.domain.eligibility import CompiledSpec, compile_spec
 from ctrlplane.domain.podaffinity import PodInfo
+from ctrlplane.domain.rollout_book import RolloutBook
 
 DsKey = tuple[str, str]  # (namespace, name)
 PodKey = tuple[str, str]  # (namespace, pod name)
@@ -58,6 +60,8 @@ class DaemonSetState:
     hash_counts: dict[str, int] = field(default_factory=dict)  # template hash -> live pods
     pod_count: int = 0
     ready_count: int = 0  # pods whose last report said ready (lost nodes not considered)
+    # each node's pod classified for the rolling-update planner (rollout_book.py)
+    book: RolloutBook = field(default_factory=RolloutBook, compare=False, repr=False)
     _compiled: tuple[str, CompiledSpec] | None = field(default=None, compare=False, repr=False)
     _labels: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -270,6 +274,7 @@ class ClusterState:
                 ds.pod_count += 1
                 if pod.ready:
                     ds.ready_count += 1
+                self._reclass(ds, pod.node_name)
 
     def _remove_pod(self, key: PodKey) -> PodState | None:
         pod = self.pods.pop(key, None)
@@ -294,7 +299,39 @@ class ClusterState:
                 ds.pod_count -= 1
                 if pod.ready:
                     ds.ready_count -= 1
+                self._reclass(ds, pod.node_name)
         return pod
+
+    def _reclass(self, ds: DaemonSetState, node_name: str) -> None:
+        """Bring the set's rollout book up to date for one node (see rollout_book.py)."""
+        names = ds.pods_by_node.get(node_name)
+        if names is not None and len(names) == 1:  # the usual case, without a list
+            for name in names:
+                pod = self.pods[(ds.key[0], name)]
+            ds.book.update_one(node_name, pod, self.nodes.get(node_name), ds.template_hash)
+            return
+        ds.book.update(
+            node_name,
+            self.daemon_pods_on_node(ds, node_name),
+            self.nodes.get(node_name),
+            ds.template_hash,
+        )
+
+    def _reclass_node(self, node_name: str) -> None:
+        """The node itself changed (registered, deleted, lost or back): every set's book.
+
+        By the sets' own indices, not the node's pods: a pod decided for a node
+        before it registered is in the set's index only.
+        """
+        for ds in self.daemon_sets.values():
+            if node_name in ds.pods_by_node:
+                self._reclass(ds, node_name)
+
+    def _rebook(self, ds: DaemonSetState) -> None:
+        """A new template (or an adopted set): every node's class may change."""
+        ds.book = RolloutBook()
+        for node_name in sorted(ds.pods_by_node):
+            self._reclass(ds, node_name)
 
     def _owners_on(self, node_name: str) -> set[DsKey]:
         return {p.owner for p in self.node_pods(node_name) if p.owner is not None}

@@ -13,7 +13,8 @@ from ctrlplane.controller.scenario import Scenario, daemon_set, taint
 from ctrlplane.domain.eligibility import compile_spec
 from ctrlplane.domain.errors import NotFound
 from ctrlplane.domain.revisions import rollback_target
-from ctrlplane.domain.state import fold
+from ctrlplane.domain.rollout_book import recount, same
+from ctrlplane.domain.state import ClusterState, fold
 
 NODES = ["n0", "n1", "n2", "n3", "n4", "n5"]
 SETS = ["alpha", "beta"]
@@ -173,3 +174,22 @@ def test_fold_is_a_fold(history: list[tuple[Any, ...]], cut: int) -> None:
     cut = min(cut, len(events))
     assert fold(events) == s.state
     assert fold(events[cut:], fold(events[:cut])) == s.state
+
+
+def _check_books(state: ClusterState) -> None:
+    for key, ds in state.daemon_sets.items():
+        assert same(ds.book, recount(state, ds)) == [], key
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories)
+def test_rollout_book_equals_a_recount_after_every_event(history: list[tuple[Any, ...]]) -> None:
+    s = Scenario()
+    for op in history:
+        _do(s, op)
+        for key in sorted(s.state.daemon_sets):
+            s.step(key)
+    live = ClusterState()
+    for event in s.events:
+        live.apply(event)
+        _check_books(live)

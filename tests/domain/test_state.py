@@ -287,3 +287,28 @@ def test_quiet_fold_equals_the_live_fold_after_every_event() -> None:
         assert quiet == live, f"differs after seq {event.seq} ({event.WhichOneof('kind')})"
     assert live == s.state == fold(s.events)
     assert len(kinds) == 22, sorted(k for k in kinds if k)  # every kind in the table
+
+
+def test_rollout_book_classifies_each_node_of_a_set() -> None:
+    from ctrlplane.domain.rollout_book import (
+        NEW_READY,
+        NEW_UNREADY,
+        OLD_READY,
+        OTHER,
+        recount,
+        same,
+    )
+
+    s = _scheduled()
+    ds = s.state.daemon_sets[KEY]
+    assert ds.book.cls == {"n1": NEW_UNREADY, "n2": NEW_UNREADY}
+    s.ready_all()
+    assert ds.book.cls == {"n1": NEW_READY, "n2": NEW_READY}
+    s.apply(daemon_set("agent", image="img:2", min_ready_seconds=10))
+    assert ds.book.cls == {"n1": OLD_READY, "n2": OLD_READY}
+    assert ds.book.old_ready_sorted == ["n1", "n2"]
+    assert list(ds.book.recent(s.now, 10)) == ["n2", "n1"]  # ready at this instant
+    assert list(ds.book.recent(s.now + 10, 10)) == []
+    s.lose("n2")
+    assert ds.book.cls == {"n1": OLD_READY, "n2": OTHER}
+    assert same(ds.book, recount(s.state, ds)) == []
