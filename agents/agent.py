@@ -32,7 +32,10 @@ AGENT_VERSION = "ctrlplane-agent/0.1"
 # gRPC's own channel reconnect back-off (1 s growing by 1.6x to 120 s) would
 # sit on top of ours: after a long plane restart a channel could wait minutes
 # before it even tries. Keep it short; the agent's jittered back-off spreads
-# the herd.
+# the herd. Measured (scripts/bench agents): with a 2 s maximum the first
+# agent came back 2.0 s after the plane listened again, with 0.5 s after
+# 0.5-0.75 s. The price is a refused TCP connect twice a second per agent
+# while the plane is down (cheap for the plane's host: one RST each).
 RECONNECT_OPTIONS: list[tuple[str, int]] = [
     ("grpc.initial_reconnect_backoff_ms", 250),
     ("grpc.min_reconnect_backoff_ms", 250),

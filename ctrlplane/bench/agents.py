@@ -10,7 +10,14 @@
   is in the log (folded by the plane), reported beside the floor as a ratio;
 - plane RSS with N connected nodes (the plane runs in this process);
 - storm: restart the plane on the same port and log; time until every agent
-  has a new session (snapshot received) and none was lost.
+  has a new session (snapshot received) and none was lost; beside the storm
+  floor (the bare server of the fan-out floor restarted under the same bare
+  clients, until every one is back and has acked a greeting), and with the
+  CPU the plane (after its fold) and the swarm processes spent on it.
+
+`--profile=PATH` writes cProfiles of the plane during each storm to PATH.N
+and during each convergence to PATH.converge.N;
+`--backoff-cap` and `--no-wait-for-ready` set how the agents reconnect.
 
 `--plane-gc=tuned` raises the GC's first threshold and freezes the objects of
 the initial fold (gc.freeze), as a long-lived server should; the default
@@ -116,6 +123,8 @@ class Swarms:
                     str(start),
                     *extra,
                     stdout=subprocess.PIPE,
+                    # gRPC core logs every GOAWAY of a restarted server at INFO.
+                    env={**os.environ, "GRPC_VERBOSITY": "ERROR"},
                 )
             )
         return cls(procs)
@@ -163,10 +172,15 @@ class Swarms:
 
 
 class _RawFanOut(agent_pb2_grpc.AgentServicer):
-    """Bare streams: one writer per stream, acks counted; nothing else."""
+    """Bare streams: one writer per stream, acks counted; nothing else.
 
-    def __init__(self, nodes: int) -> None:
+    With `greeting`, each stream is sent it as soon as its Hello arrives
+    (the storm's floor: what a reconnect costs with no plane behind it).
+    """
+
+    def __init__(self, nodes: int, greeting: agent_pb2.PlaneMessage | None = None) -> None:
         self.nodes = nodes
+        self.greeting = greeting
         self.queues: list[asyncio.Queue[agent_pb2.PlaneMessage]] = []
         self.acks = 0
         self.all_connected = asyncio.Event()
@@ -176,6 +190,8 @@ class _RawFanOut(agent_pb2_grpc.AgentServicer):
         self, request_iterator: AsyncIterator[agent_pb2.AgentMessage], context: object
     ) -> None:
         queue: asyncio.Queue[agent_pb2.PlaneMessage] = asyncio.Queue()
+        if self.greeting is not None:
+            queue.put_nowait(self.greeting)
         self.queues.append(queue)
         if len(self.queues) == self.nodes:
             self.all_connected.set()
@@ -195,12 +211,27 @@ class _RawFanOut(agent_pb2_grpc.AgentServicer):
             task.cancel()
 
 
-async def floor_fan_out(nodes: int, per: int, message: agent_pb2.PlaneMessage) -> float:
+async def _raw_server(
+    servicer: _RawFanOut, listen: str = "127.0.0.1:0"
+) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(options=list(SERVER_OPTIONS))
-    servicer = _RawFanOut(nodes)
     agent_pb2_grpc.add_AgentServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(listen)
     await server.start()
+    return server, port
+
+
+async def floor_fan_out(
+    nodes: int, per: int, message: agent_pb2.PlaneMessage
+) -> tuple[float, float, float]:
+    """Raw fan-out + acks to N bare streams; then the raw reconnect storm.
+
+    Returns (fan-out seconds, storm seconds, server CPU seconds of the storm).
+    The storm: the bare server is stopped and started again on its port; time
+    until every bare client has reconnected, got a greeting and acked it.
+    """
+    servicer = _RawFanOut(nodes)
+    server, port = await _raw_server(servicer)
     swarms = await Swarms.start(f"127.0.0.1:{port}", nodes, per, "--raw")
     try:
         await asyncio.wait_for(servicer.all_connected.wait(), 120)
@@ -208,7 +239,15 @@ async def floor_fan_out(nodes: int, per: int, message: agent_pb2.PlaneMessage) -
         for queue in servicer.queues:
             queue.put_nowait(message)
         await asyncio.wait_for(servicer.all_acked.wait(), 120)
-        return time.perf_counter() - t0
+        fan_out = time.perf_counter() - t0
+        await server.stop(0)
+        greeting = agent_pb2.PlaneMessage(heartbeat_interval_seconds=5.0)
+        greeting.delta.seq = 1
+        servicer = _RawFanOut(nodes, greeting)
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        server, _ = await _raw_server(servicer, f"127.0.0.1:{port}")
+        await asyncio.wait_for(servicer.all_acked.wait(), 120)
+        return fan_out, time.perf_counter() - t0, time.process_time() - cpu0
     finally:
         await swarms.stop()
         await server.stop(0)
@@ -287,13 +326,19 @@ async def run_size(
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="ctrlplane-bench-") as tmp:
         directory = Path(tmp)
-        fan_out = await floor_fan_out(nodes, per, sample_message())
+        fan_out, storm_floor, storm_floor_cpu = await floor_fan_out(nodes, per, sample_message())
         append = await floor_append(nodes, directory)
         floor = fan_out + append
         print(
             f"  N={nodes:>6}  floor {floor:7.3f} s "
             f"(raw fan-out+acks {fan_out:.3f} s, "
             f"SQLite append of {2 * nodes} events {append:.3f} s)",
+            flush=True,
+        )
+        print(
+            f"  N={nodes:>6}  storm floor {storm_floor:7.3f} s (bare server restarted, every bare "
+            f"stream back and acked; server CPU {1000 * storm_floor_cpu / nodes:.2f} ms "
+            f"per reconnect)",
             flush=True,
         )
 
@@ -316,6 +361,9 @@ async def run_size(
             key = ("default", "fluentd")
             async with grpc.aio.insecure_channel(plane.address) as channel:
                 stub = api_pb2_grpc.DaemonSetsStub(channel)  # type: ignore[no-untyped-call]
+                profiler = cProfile.Profile() if profile else None
+                if profiler is not None:
+                    profiler.enable()
                 t0 = time.perf_counter()
                 await stub.Apply(api_pb2.ApplyRequest(daemon_set=daemon_set()))
 
@@ -325,6 +373,9 @@ async def run_size(
 
                 await plane.feed.wait_for(converged, 300)
                 converge = time.perf_counter() - t0
+                if profiler is not None and profile:
+                    profiler.disable()
+                    profiler.dump_stats(f"{profile}.converge.{nodes}")
             print(
                 f"  N={nodes:>6}  converge {converge:7.3f} s = {converge / floor:5.2f} x floor"
                 f"   (target <= 3 s and <= 3x)",
@@ -365,7 +416,8 @@ async def run_size(
             print(
                 f"  N={nodes:>6}  storm {storm:7.3f} s until every agent is back in sync "
                 f"(log folded in {fold:.3f} s; half back at {marks[0]:.1f} s, 90 % at "
-                f"{marks[1]:.1f} s), {len(lost)} lost   (target <= 10 s, none lost)",
+                f"{marks[1]:.1f} s), {len(lost)} lost = {storm / storm_floor:.2f} x storm floor"
+                f"   (target <= 10 s, none lost)",
                 flush=True,
             )
             print(
@@ -396,7 +448,9 @@ def main(options: list[str]) -> None:
         help="the agents' reconnect back-off cap in seconds (full jitter below it)",
     )
     parser.add_argument(
-        "--wait-for-ready", action="store_true", help="agents queue Connect until the channel is up"
+        "--no-wait-for-ready",
+        action="store_true",
+        help="agents fail Connect at once while their channel is down (and back off)",
     )
     parser.add_argument(
         "--profile", metavar="PATH", help="cProfile the plane during each storm into PATH.N"
@@ -409,5 +463,5 @@ def main(options: list[str]) -> None:
     print(f"  plane GC: {args.plane_gc}; {args.per_process} agents per swarm process", flush=True)
     for nodes in sizes:
         swarm_args = ["--backoff-cap", args.backoff_cap]
-        swarm_args += ["--wait-for-ready"] if args.wait_for_ready else []
+        swarm_args += ["--no-wait-for-ready"] if args.no_wait_for_ready else []
         asyncio.run(run_size(nodes, args.per_process, tuned, swarm_args, args.profile))

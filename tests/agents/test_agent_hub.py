@@ -111,6 +111,36 @@ async def test_an_invalid_hello_is_refused(
     assert await plane.store.head() == 0
 
 
+async def test_a_known_node_repeating_its_facts_appends_nothing_and_a_bad_change_is_refused(
+    plane: Plane, channel: grpc.aio.Channel
+) -> None:
+    # Every agent of a reconnect storm says what the log already knows: the
+    # hub skips validation and records nothing. A change is checked as ever.
+    taint = objects_pb2.Taint(key="dedicated", value="db", effect="NoSchedule")
+    hello = agent_pb2.Hello(node_name="n1", labels={"zone": "a"}, taints=[taint])
+    async with link(channel, hello) as first:
+        await first.read()  # dropped without a goodbye: the lease keeps it connected
+    nodes = plane.feed.state.nodes
+    await wait_until(lambda: "n1" in nodes and nodes["n1"].connected, feed=plane.feed)
+    head = await plane.store.head()
+    same = agent_pb2.Hello(node_name="n1", labels={"zone": "a"}, taints=[taint])
+    async with link(channel, same) as again:
+        assert (await again.read()).WhichOneof("msg") in ("delta", "snapshot")
+    bad = agent_pb2.Hello()
+    bad.CopyFrom(hello)
+    bad.labels["-x"] = "y"
+    async with link(channel, bad) as refused:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await refused.read()
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    async with link(channel, hello) as last:
+        await last.read()
+        await last.goodbye()  # appended after anything the Hellos above queued
+    await wait_until(lambda: not nodes["n1"].connected, feed=plane.feed)
+    assert kinds_after(await plane.store.read(head)) == ["node_disconnected"]
+    assert dict(nodes["n1"].node.metadata.labels) == {"zone": "a"}
+
+
 async def test_a_current_agent_gets_an_empty_delta_and_a_stale_one_a_snapshot(
     plane: Plane, channel: grpc.aio.Channel
 ) -> None:

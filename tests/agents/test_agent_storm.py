@@ -2,7 +2,7 @@
 
 Every agent comes back and is in sync (a daemon set applied after the restart
 reaches every node), none is lost, and the restart itself appends nothing
-for nodes the log already knows are connected.
+for nodes the log already knows are connected, nor for statuses it already has.
 """
 
 from __future__ import annotations
@@ -74,6 +74,12 @@ async def test_every_agent_is_back_after_a_plane_restart(tmp_path: Path) -> None
             since = await plane.store.read(head)
             kinds = {e.WhichOneof("kind") for e in since}
             assert not kinds & {"node_lost", "node_connected", "node_registered", "pod_deleted"}
+            # Every agent re-reports its statuses on the new stream; unchanged
+            # ones are dropped by the hub, so the old pods' statuses add nothing.
+            reported = [e.pod_status_reported for e in since if e.HasField("pod_status_reported")]
+            keys = [(r.namespace or "default", r.pod_name) for r in reported]
+            owners = [state.pods[k].owner for k in keys if k in state.pods]
+            assert ("default", "logs") not in owners
             swarm.terminate()  # a clean goodbye from every agent
             await swarm.wait()
             await wait_until(
