@@ -28,7 +28,7 @@ class EventsServicer(api_pb2_grpc.EventsServicer):
     ) -> AsyncIterator[events_pb2.Event]:
         """Events after `after_seq` up to the head as it is when the call starts."""
         until = request.until_seq or await self.ctx.store.head()
-        async for event in self._range(request.after_seq, until, request.limit):
+        async for event in self._events(request.after_seq, until, request.limit, follow=False):
             yield event
 
     @rpc
@@ -36,23 +36,9 @@ class EventsServicer(api_pb2_grpc.EventsServicer):
         self, request: api_pb2.ReadEventsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[events_pb2.Event]:
         """Catch up from `after_seq`, then stay live until the client goes away."""
-        after = request.after_seq
-        remaining = request.limit or None
         until = request.until_seq or None
-        store = self.ctx.store
-        while until is None or after < until:
-            batch = min(READ_BATCH, remaining) if remaining is not None else READ_BATCH
-            events = await store.read(after, limit=batch, until_seq=until)
-            if not events:
-                await store.wait(after)
-                continue
-            for event in events:
-                yield event
-            after = events[-1].seq
-            if remaining is not None:
-                remaining -= len(events)
-                if remaining <= 0:
-                    return
+        async for event in self._events(request.after_seq, until, request.limit, follow=True):
+            yield event
 
     @rpc
     async def Head(
@@ -60,13 +46,23 @@ class EventsServicer(api_pb2_grpc.EventsServicer):
     ) -> api_pb2.HeadResponse:
         return api_pb2.HeadResponse(seq=await self.ctx.store.head())
 
-    async def _range(self, after: int, until: int, limit: int) -> AsyncIterator[events_pb2.Event]:
+    async def _events(
+        self, after: int, until: int | None, limit: int, *, follow: bool
+    ) -> AsyncIterator[events_pb2.Event]:
+        """Events after `after` up to `until` (None: no end), at most `limit` (0: all).
+
+        At the head, `follow` waits for more; otherwise the stream ends there.
+        """
+        store = self.ctx.store
         remaining = limit or None
-        while after < until:
+        while until is None or after < until:
             batch = min(READ_BATCH, remaining) if remaining is not None else READ_BATCH
-            events = await self.ctx.store.read(after, limit=batch, until_seq=until)
+            events = await store.read(after, limit=batch, until_seq=until)
             if not events:
-                return
+                if not follow:
+                    return
+                await store.wait(after)
+                continue
             for event in events:
                 yield event
             after = events[-1].seq

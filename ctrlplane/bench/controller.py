@@ -109,16 +109,11 @@ def full_pass(nodes: int) -> None:
         f" (target < 1000 ms); baseline (a plain loop building {nodes} such messages)"
         f" {baseline * 1000:.1f} ms; ratio {took / baseline:.2f}x"
     )
-    try:
-        appended = asyncio.run(
-            _append([d.payload for d in result.decisions], daemon_set_stream(*key))
-        )
-        print(
-            f"  + append of the {count} decisions to SqliteEventStore in one batch:"
-            f" {appended * 1000:.1f} ms; reconcile + append {(took + appended) * 1000:.1f} ms"
-        )
-    except ImportError:
-        print("  (SqliteEventStore not available: append not measured)")
+    appended = asyncio.run(_append([d.payload for d in result.decisions], daemon_set_stream(*key)))
+    print(
+        f"  + append of the {count} decisions to SqliteEventStore in one batch:"
+        f" {appended * 1000:.1f} ms; reconcile + append {(took + appended) * 1000:.1f} ms"
+    )
     start = time.perf_counter()
     s.record(result.decisions)
     folded = time.perf_counter() - start

@@ -235,10 +235,6 @@ def _short_unavailable(details: str) -> str:
     return details.rpartition(": ")[2] or details or "unavailable"
 
 
-def rpc_code(error: grpc.RpcError) -> grpc.StatusCode | None:
-    return error.code() if isinstance(error, grpc.Call) else None
-
-
 # ---- wiring commands ---------------------------------------------------------
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"

@@ -15,13 +15,21 @@ from collections.abc import Sequence
 
 import grpc
 
-from ctrlplane.cli import client, describe, events_cmd, nodes, plan, resources, rollout
+from ctrlplane.cli import (
+    client,
+    describe,
+    events_cmd,
+    nodes,
+    plan,
+    replay_cmd,
+    resources,
+    rollout,
+)
 from ctrlplane.cli.args import UsageError
 from ctrlplane.cli.client import (
     DEFAULT_SERVER,
     SERVER_ENV,
     CliError,
-    Subparsers,
     rpc_error_message,
 )
 
@@ -47,25 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollout.register(subparsers)
     plan.register(subparsers)
     events_cmd.register(subparsers)
-    _register_replay(subparsers)
-    return parser
-
-
-def _register_replay(subparsers: Subparsers) -> None:
-    """`dsctl replay` (ctrlplane.cli.replay_cmd); a broken import must not break dsctl."""
-    try:
-        from ctrlplane.cli import replay_cmd
-    except ImportError as exc:
-        reason = str(exc)
-
-        def unavailable(args: argparse.Namespace) -> int:
-            raise CliError(f"dsctl replay is unavailable in this build: {reason}")
-
-        parser = subparsers.add_parser("replay", help="replay an event log (unavailable)")
-        parser.add_argument("rest", nargs=argparse.REMAINDER)
-        parser.set_defaults(func=unavailable)
-        return
     replay_cmd.register(subparsers)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

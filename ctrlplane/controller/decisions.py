@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.domain.eligibility import SpecBatch, Verdict
 from ctrlplane.domain.podaffinity import PodInfo
-from ctrlplane.domain.state import REVISION_HASH_LABEL, ClusterState, DaemonSetState, PodState
+from ctrlplane.domain.state import ClusterState, DaemonSetState, PodState
 from ctrlplane.domain.streams import daemon_set_stream
 
 
@@ -63,17 +63,13 @@ class Pass:
     _batch: SpecBatch | None = None
     _affinity: bool = False  # the spec looks at other pods: refresh the batch on change
     _pending_info: PodInfo | None = None
-    _min_ready: int = 0
+    min_ready: int = 0  # the set's minReadySeconds, read once (the planner's hot path)
 
     def __post_init__(self) -> None:
         rules = self.ds.compiled().pod_affinity
         self._affinity = bool(rules.required or rules.preferred)
         self.stream = daemon_set_stream(*self.ds.key)
-        self._min_ready = self.ds.obj.spec.min_ready_seconds
-
-    @property
-    def min_ready(self) -> int:
-        return self.ds.obj.spec.min_ready_seconds
+        self.min_ready = self.ds.obj.spec.min_ready_seconds
 
     # ---- time ------------------------------------------------------------
 
@@ -90,7 +86,7 @@ class Pass:
         node = self.state.nodes.get(pod.node_name)
         if node is None or node.lost:
             return False
-        at = since + self._min_ready
+        at = since + self.min_ready
         if at <= self.now:
             return True
         self.wake(at)
@@ -163,8 +159,7 @@ class Pass:
         self.pending_names.add(name)
         if self._affinity:  # only pod (anti-)affinity looks at pods of this pass
             if self._pending_info is None:
-                labels = dict(ds.obj.spec.template.metadata.labels)
-                labels[REVISION_HASH_LABEL] = ds.template_hash
+                labels = ds.pod_labels(ds.template_hash)
                 self._pending_info = PodInfo(ns, labels, ds.key)
             self.pending.setdefault(node_name, []).append(
                 Pending(name, node_name, self._pending_info)

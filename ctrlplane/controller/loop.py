@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Iterable
 
 from ctrlplane.clock import Clock
 from ctrlplane.controller.feed import Batch, StateFeed
 from ctrlplane.controller.reconcile import reconcile
-from ctrlplane.controller.scope import work_for
+from ctrlplane.controller.scope import Work, add_work, work_for
 from ctrlplane.domain.state import DsKey
 from ctrlplane.domain.streams import daemon_set_stream
 from ctrlplane.eventlog.base import ConcurrencyError, EventStore, NewEvent
@@ -26,24 +25,10 @@ log = logging.getLogger(__name__)
 ACTOR = "controller"
 
 # Work for one pass: daemon set -> the nodes to look at (None: all of them).
-Dirty = dict[DsKey, set[str] | None]
+Dirty = Work
 
 # Longest sleep without looking at the clock again: a wall clock may jump.
 MAX_SLEEP = 30.0
-
-
-def merge(dirty: Dirty, key: DsKey, nodes: Iterable[str] | None) -> None:
-    """Add work: `nodes` None widens the daemon set to all nodes."""
-    if key in dirty:
-        current = dirty[key]
-        if current is None:
-            return
-        if nodes is None:
-            dirty[key] = None
-        else:
-            current.update(nodes)
-    else:
-        dirty[key] = None if nodes is None else set(nodes)
 
 
 class Controller:
@@ -143,7 +128,13 @@ class Controller:
         self.appended += len(events)
         # Decide again only from a state that holds our own decisions:
         # otherwise the next pass would decide the same pods twice.
-        await self.feed.wait_for_seq(seq, self.fold_timeout)
+        try:
+            await self.feed.wait_for_seq(seq, self.fold_timeout)
+        except TimeoutError:
+            # A slow fold must not stop the plane: a pass from a state without
+            # these decisions appends against old stream versions and gets a
+            # ConcurrencyError rather than deciding the same pods twice.
+            log.warning("controller: feed did not fold seq %d within %.1fs", seq, self.fold_timeout)
         return {}
 
     async def _wait_for_stream(self, stream: str, version: int) -> None:
@@ -187,4 +178,4 @@ class Controller:
             wake_at, key = heapq.heappop(self._timers)
             if self._wake_at.get(key) == wake_at:
                 del self._wake_at[key]
-                merge(dirty, key, None)
+                add_work(dirty, key, None)

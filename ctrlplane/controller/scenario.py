@@ -17,7 +17,12 @@ from ctrlplane.controller.decisions import Decision, ReconcileResult
 from ctrlplane.controller.reconcile import reconcile
 from ctrlplane.domain.revisions import rollback_target, rolled_back_daemon_set, template_hash
 from ctrlplane.domain.state import ClusterState, DsKey, Touched
-from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream, node_stream
+from ctrlplane.domain.streams import (
+    DEFAULT_NAMESPACE,
+    daemon_set_stream,
+    namespace_or_default,
+    node_stream,
+)
 
 USER = "user:test"
 CONTROLLER = "controller"
@@ -140,7 +145,7 @@ class Scenario:
     # ---- daemon sets -----------------------------------------------------
 
     def apply(self, ds: objects_pb2.DaemonSet, change_cause: str = "") -> Touched:
-        key = (ds.metadata.namespace or DEFAULT_NAMESPACE, ds.metadata.name)
+        key = (namespace_or_default(ds.metadata.namespace), ds.metadata.name)
         current = self.state.daemon_sets.get(key)
         applied = objects_pb2.DaemonSet()
         applied.CopyFrom(ds)

@@ -17,7 +17,8 @@ from ctrlplane.domain.state import ClusterState, DsKey, Touched
 Work = dict[DsKey, set[str] | None]
 
 
-def _add(work: Work, key: DsKey, nodes: set[str] | None) -> None:
+def add_work(work: Work, key: DsKey, nodes: Iterable[str] | None) -> None:
+    """Add `nodes` of a set to `work`; None widens the set to every node."""
     if key in work:
         have = work[key]
         if have is None:
@@ -25,7 +26,7 @@ def _add(work: Work, key: DsKey, nodes: set[str] | None) -> None:
         if nodes is None:
             work[key] = None
         else:
-            have |= nodes
+            have.update(nodes)
     else:
         work[key] = None if nodes is None else set(nodes)
 
@@ -41,10 +42,10 @@ def work_for(state: ClusterState, touched: Iterable[Touched]) -> Work:
         nodes = None if t.all_nodes else t.nodes
         keys = state.daemon_sets.keys() if t.all_daemon_sets else t.daemon_sets
         for key in keys:
-            _add(work, key, nodes)  # an empty set: set-level work only (rollout bookkeeping)
+            add_work(work, key, nodes)  # an empty set: set-level work only (rollout bookkeeping)
         pods_changed = pods_changed or t.pods_changed
     if pods_changed:
         for key, ds in state.daemon_sets.items():
             if not ds.deleted and ds.compiled().pod_affinity.required:
-                _add(work, key, None)
+                add_work(work, key, None)
     return {k: work[k] for k in sorted(work)}

@@ -17,6 +17,7 @@ from __future__ import annotations
 from ctrlplane._proto.v1 import objects_pb2
 from ctrlplane.domain import fielderrors
 from ctrlplane.domain.errors import InvalidSpec
+from ctrlplane.domain.streams import namespace_or_default
 
 APPS_V1 = "apps/v1"
 APPS_V1BETA2 = "apps/v1beta2"
@@ -25,7 +26,6 @@ CORE_V1 = "v1"
 DAEMON_SET_API_VERSIONS = (APPS_V1, APPS_V1BETA2, EXTENSIONS_V1BETA1)
 POD_API_VERSIONS = (CORE_V1,)
 
-DEFAULT_NAMESPACE = "default"
 DEFAULT_REVISION_HISTORY_LIMIT = 10
 DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30
 DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log"
@@ -61,8 +61,7 @@ def default_daemon_set(ds: objects_pb2.DaemonSet) -> None:
             strategy.rolling_update.max_surge = "0"
     if not spec.HasField("revision_history_limit"):
         spec.revision_history_limit = DEFAULT_REVISION_HISTORY_LIMIT
-    if not ds.metadata.namespace:
-        ds.metadata.namespace = DEFAULT_NAMESPACE
+    ds.metadata.namespace = namespace_or_default(ds.metadata.namespace)
     default_pod_spec(spec.template.spec)
     ds.api_version = APPS_V1
     ds.kind = "DaemonSet"
@@ -75,8 +74,7 @@ def default_pod(pod: objects_pb2.Pod) -> None:
         raise InvalidSpec([fielderrors.not_supported("apiVersion", version, POD_API_VERSIONS)])
     if pod.kind not in ("", "Pod"):
         raise InvalidSpec([fielderrors.not_supported("kind", pod.kind, ["Pod"])])
-    if not pod.metadata.namespace:
-        pod.metadata.namespace = DEFAULT_NAMESPACE
+    pod.metadata.namespace = namespace_or_default(pod.metadata.namespace)
     default_pod_spec(pod.spec)
     pod.api_version = CORE_V1
     pod.kind = "Pod"

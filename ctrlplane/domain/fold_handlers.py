@@ -24,13 +24,9 @@ from ctrlplane.domain.state import (
     RevisionRecord,
     Touched,
 )
-from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream, node_stream
+from ctrlplane.domain.streams import daemon_set_stream, namespace_or_default, node_stream
 
 Handler = Callable[[ClusterState, events_pb2.Event, bool], Touched | None]
-
-
-def _ns(namespace: str) -> str:
-    return namespace or DEFAULT_NAMESPACE
 
 
 def _ds_touched(key: DsKey) -> Touched:
@@ -78,7 +74,7 @@ def _upsert(
     obj = objects_pb2.DaemonSet()
     obj.CopyFrom(applied)
     obj.ClearField("status")
-    key = (_ns(obj.metadata.namespace), obj.metadata.name)
+    key = (namespace_or_default(obj.metadata.namespace), obj.metadata.name)
     hash_ = hash_ or template_hash(obj.spec.template)
     ds = state.daemon_sets.get(key)
     if ds is None or ds.deleted:
@@ -129,7 +125,7 @@ def _daemon_set_rolled_back(state: ClusterState, event: events_pb2.Event, want: 
 
 
 def _lookup(state: ClusterState, namespace: str, name: str) -> DaemonSetState | None:
-    return state.daemon_sets.get((_ns(namespace), name))
+    return state.daemon_sets.get((namespace_or_default(namespace), name))
 
 
 def _daemon_set_deleted(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched:

@@ -17,16 +17,12 @@ from ctrlplane.domain.state import (
     PodState,
     Touched,
 )
-from ctrlplane.domain.streams import DEFAULT_NAMESPACE
-
-
-def _ns(namespace: str) -> str:
-    return namespace or DEFAULT_NAMESPACE
+from ctrlplane.domain.streams import DEFAULT_NAMESPACE, namespace_or_default
 
 
 def pod_scheduled(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
     e = event.pod_scheduled
-    ns = e.namespace or DEFAULT_NAMESPACE
+    ns = namespace_or_default(e.namespace)
     ds_name = e.daemon_set
     node_name = e.node_name
     revision_hash = e.revision_hash
@@ -43,8 +39,10 @@ def pod_scheduled(state: ClusterState, event: events_pb2.Event, want: bool) -> T
     node = state.nodes.get(node_name)
     if node is not None:
         node.assignment_seq = pod.scheduled_seq
-    elif node_name in state.orphan_pods:
-        state.orphan_pods[node_name].add(key)
+    else:
+        # Decided before the node was deleted (or registered): kept where a
+        # (re-)registered node takes its pods back, as NodeRegistered does.
+        state.orphan_pods.setdefault(node_name, set()).add(key)
     count_key = (owner, node_name)
     state.scheduled_count[count_key] = state.scheduled_count.get(count_key, 0) + 1
     return Touched({owner}, {node_name}, pods_changed=True) if want else None
@@ -52,7 +50,7 @@ def pod_scheduled(state: ClusterState, event: events_pb2.Event, want: bool) -> T
 
 def pod_deleted(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
     e = event.pod_deleted
-    key = (_ns(e.namespace), e.pod_name)
+    key = (namespace_or_default(e.namespace), e.pod_name)
     pod = state._remove_pod(key)
     node_name = pod.node_name if pod is not None else e.node_name
     node = state.nodes.get(node_name)
@@ -77,6 +75,7 @@ def pod_status_reported(state: ClusterState, event: events_pb2.Event, want: bool
     # the state, already set from this event), and the usual report, one
     # that changes neither readiness nor phase, touches nothing else.
     e = event.pod_status_reported
+    # namespace_or_default inlined: a call costs as much as a field read here.
     pod = state.pods.get((e.namespace or DEFAULT_NAMESPACE, e.pod_name))
     if pod is None or pod.static:
         return Touched() if want else None  # a late report about a pod that is gone
@@ -127,7 +126,7 @@ def pod_delete_requested(
     state: ClusterState, event: events_pb2.Event, want: bool
 ) -> Touched | None:
     e = event.pod_delete_requested
-    pod = state.pods.get((_ns(e.namespace), e.pod_name))
+    pod = state.pods.get((namespace_or_default(e.namespace), e.pod_name))
     if pod is None or pod.static:
         return Touched()
     pod.delete_requested = True
@@ -148,7 +147,7 @@ def static_pod_reported(state: ClusterState, event: events_pb2.Event, want: bool
     e = event.static_pod_reported
     mirror = objects_pb2.Pod()
     mirror.CopyFrom(e.pod)
-    key = (_ns(mirror.metadata.namespace), mirror.metadata.name)
+    key = (namespace_or_default(mirror.metadata.namespace), mirror.metadata.name)
     existing = state.pods.get(key)
     if existing is not None and not existing.static:
         return Touched()  # a daemon pod owns that name; never overwrite it
@@ -180,7 +179,7 @@ def static_pod_reported(state: ClusterState, event: events_pb2.Event, want: bool
 
 def static_pod_removed(state: ClusterState, event: events_pb2.Event, want: bool) -> Touched | None:
     e = event.static_pod_removed
-    key = (_ns(e.namespace), e.pod_name)
+    key = (namespace_or_default(e.namespace), e.pod_name)
     existing = state.pods.get(key)
     if existing is None or not existing.static:
         return Touched()

@@ -201,10 +201,6 @@ class Selector:
                 return False
         return True
 
-    @property
-    def is_everything(self) -> bool:
-        return not self.nothing and not self.requirements
-
     def __str__(self) -> str:
         """kubectl's string form; the nil selector prints as "<none>" (it has no string form)."""
         if self.nothing:

@@ -56,13 +56,6 @@ def find_revision(ds: DaemonSetState, revision: int) -> RevisionRecord:
     raise NotFound("revision", f"{revision} of daemon set {ds.key[0]}/{ds.key[1]}")
 
 
-def revision_by_hash(ds: DaemonSetState, hash_: str) -> RevisionRecord | None:
-    for record in reversed(ds.revisions):
-        if record.hash == hash_:
-            return record
-    return None
-
-
 def rollback_target(ds: DaemonSetState, to_revision: int = 0) -> RevisionRecord:
     """What `rollout undo [--to-revision=N]` restores.
 

@@ -54,7 +54,6 @@ class DaemonSetState:
     failed_hash: str = ""  # RolloutFailed recorded for this template hash
     completed_hash: str = ""  # the last template hash whose rollout completed
     pods_by_node: dict[str, set[str]] = field(default_factory=dict)  # node -> pod names
-    # Added by the fold (not in the first contract):
     rollout_complete: bool = False  # RolloutCompleted seen for the current template
     failed_reason: str = ""  # message of the RolloutFailed for failed_hash
     hash_counts: dict[str, int] = field(default_factory=dict)  # template hash -> live pods
@@ -207,11 +206,6 @@ class ClusterState:
 
     def nodes_with_label(self, key: str, value: str) -> set[str]:
         return self.nodes_by_label.get(key, {}).get(value, set())
-
-    def pods_in_topology(self, topology_key: str, value: str) -> Iterator[PodState]:
-        """Every pod on the nodes whose `topology_key` label equals `value`."""
-        for node_name in self.nodes_with_label(topology_key, value):
-            yield from self.node_pods(node_name)
 
     # ---- the fold --------------------------------------------------------
 

@@ -7,6 +7,11 @@ from ctrlplane._proto.v1 import events_pb2
 DEFAULT_NAMESPACE = "default"
 
 
+def namespace_or_default(namespace: str) -> str:
+    """An unset (empty) namespace means the default one, as in Kubernetes."""
+    return namespace or DEFAULT_NAMESPACE
+
+
 def daemon_set_stream(namespace: str, name: str) -> str:
     return f"daemonset/{namespace}/{name}"
 

@@ -157,6 +157,9 @@ class SqliteEventStore:
         if self._writer is None:
             raise EventLogError(f"{self.path} is open read-only")
         self._check_open()
+        if self._writer_task is None or self._writer_task.done():
+            # Nobody would ever answer the future.
+            raise EventLogError(f"event log {self.path}: the writer has stopped")
         prepared = prepare(events, expected)
         future: asyncio.Future[int] = self._loop.create_future()
         self._pending.append((prepared, expected, future))
@@ -177,7 +180,8 @@ class SqliteEventStore:
                 group, self._pending = self._pending, []
                 await self._commit(group)
         finally:
-            failure = EventLogError(f"event log {self.path} is closed")
+            # Closed, or the writer died: no queued append may wait forever.
+            failure = EventLogError(f"event log {self.path} is closed or its writer stopped")
             for _, _, future in self._pending:
                 if not future.done():
                     future.set_exception(failure)
@@ -345,17 +349,25 @@ class SqliteEventStore:
             return
         self._closing = True
         self._work.set()
-        if self._writer_task is not None:
-            # Let the writer commit what is queued: callers were promised an answer.
-            await asyncio.shield(self._writer_task)
-        self._signal.close()
-        for connection in (self._writer, self._reader):
-            if connection is not None:
-                with contextlib.suppress(Exception):
-                    await connection.close()
-        if self._writer_lock is not None:
-            os.close(self._writer_lock)
-            self._writer_lock = None
+        task = self._writer_task
+        try:
+            if task is not None:
+                # Let the writer commit what is queued: callers were promised an answer.
+                try:
+                    await asyncio.shield(task)
+                except (Exception, asyncio.CancelledError):
+                    if not task.done():
+                        raise  # close() itself was cancelled
+                    # The writer had died (its callers were answered): still close.
+        finally:
+            self._signal.close()
+            for connection in (self._writer, self._reader):
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+            if self._writer_lock is not None:
+                os.close(self._writer_lock)
+                self._writer_lock = None
 
 
 async def _head(connection: aiosqlite.Connection) -> int:

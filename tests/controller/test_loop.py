@@ -155,6 +155,25 @@ async def test_stale_second_controller_cannot_write(store: EventStore) -> None:
     assert counts == {("web", "n1"): 1, ("web", "n2"): 1}
 
 
+async def test_a_feed_that_does_not_fold_in_time_does_not_stop_the_controller(
+    store: EventStore,
+) -> None:
+    # given a controller whose feed does not run (it folds nothing more)
+    await store.append([register("n1"), applied("web")])
+    feed = StateFeed(store)
+    feed.fold_nowait(await store.read(0))
+    feed.ready.set()
+    controller = Controller(feed, store, FakeClock(T0), fold_timeout=0.01, strict=True)
+    # when a pass appends and its decisions are not folded in time
+    assert await controller.step({("default", "web"): None}) == {}
+    # then the pass ends quietly, and the next one from the same stale state
+    # is refused by the stream's version instead of deciding the pod twice
+    assert controller.appended == 1
+    assert await controller.step({("default", "web"): None}) == {("default", "web"): None}
+    assert controller.conflicts == 1
+    assert scheduled(await store.read(0)) == [("web", "n1")]
+
+
 async def test_restarted_controller_continues(store: EventStore) -> None:
     await store.append([register("n1"), applied("web")])
     clock = FakeClock(T0)

@@ -71,6 +71,8 @@ ops = st.one_of(
     st.tuples(st.just("fail"), st.integers(0, 20)),
     st.tuples(st.just("delete-pod"), st.integers(0, 20)),
     st.tuples(st.just("wait"), st.floats(0.5, 100)),
+    # decide, then a node goes before the decisions are folded (a stale pass)
+    st.tuples(st.just("stale-decide"), st.sampled_from(SETS), st.sampled_from(NODES)),
 )
 
 
@@ -118,6 +120,15 @@ def _do(s: Scenario, op: tuple[Any, ...]) -> None:
             s.request_delete(name, namespace=ns)
     elif kind == "wait":
         s.advance(args[0])
+    elif kind == "stale-decide":
+        key = ("default", args[0])
+        if key not in state.daemon_sets:
+            return
+        if args[1] not in state.nodes:
+            s.register(args[1])
+        decided = s.reconcile(key)
+        s.delete_node(args[1])
+        s.record(decided.decisions)
 
 
 def _check_placement(s: Scenario) -> None:
@@ -193,3 +204,17 @@ def test_rollout_book_equals_a_recount_after_every_event(history: list[tuple[Any
     for event in s.events:
         live.apply(event)
         _check_books(live)
+        _check_node_pods(live)
+
+
+def _check_node_pods(state: ClusterState) -> None:
+    """A registered node's pods are exactly the pods placed on it."""
+    placed: dict[str, set[tuple[str, str]]] = {}
+    for key, pod in state.pods.items():
+        placed.setdefault(pod.node_name, set()).add(key)
+    for name, node in state.nodes.items():
+        assert node.pods == placed.get(name, set()), name
+    assert not state.orphan_pods.keys() & state.nodes.keys()
+    for name, keys in placed.items():
+        if name not in state.nodes:  # a registering node takes these back
+            assert state.orphan_pods.get(name) == keys, name

@@ -154,6 +154,27 @@ def test_deleted_node_orphans_pods_until_the_controller_deletes_them() -> None:
     assert not s.state.orphan_pods
 
 
+def test_pod_decided_before_its_node_was_deleted_comes_back_with_the_node() -> None:
+    # given a set on n1 and a node n2 that had no pods yet
+    s = Scenario()
+    s.register("n1")
+    s.apply(daemon_set("agent"))
+    s.step("agent")
+    s.register("n2")
+    decided = s.reconcile("agent")
+    assert [d.payload.pod_scheduled.node_name for d in decided.decisions] == ["n2"]
+    # when n2 is deleted before the decision is folded, then registers again
+    s.delete_node("n2")
+    s.record(decided.decisions)
+    s.register("n2")
+    # then n2 holds its pod, and there is nothing left to decide
+    name = decided.decisions[0].payload.pod_scheduled.pod_name
+    assert s.state.nodes["n2"].pods == {("default", name)}
+    assert [p.key[1] for p in s.state.node_pods("n2")] == [name]
+    assert not s.state.orphan_pods
+    assert s.reconcile("agent").decisions == []
+
+
 def test_rollout_bookkeeping() -> None:
     s = _scheduled()
     s.ready_all()

@@ -150,6 +150,24 @@ async def test_close_answers_every_queued_append(tmp_path: Path) -> None:
         assert await reader.head() == 20
 
 
+async def test_a_dead_writer_fails_appends_and_close_still_releases_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    store = await SqliteEventStore.open(path)
+    await store.append([labels("node/a")])
+    # The writer task dies (cancelled from outside: the worst way to end).
+    writer = store._writer_task
+    assert writer is not None
+    writer.cancel()
+    await asyncio.wait([writer])
+    with pytest.raises(EventLogError, match="writer has stopped"):
+        await store.append([labels("node/a")])
+    await store.close()
+    async with await SqliteEventStore.open(path) as again:  # the lock is free
+        assert await again.append([labels("node/a")]) == 2
+
+
 @pytest.mark.parametrize(
     ("url", "kind"),
     [
