@@ -33,7 +33,7 @@ from ctrlplane.domain.revisions import (
 )
 from ctrlplane.domain.state import DaemonSetState, DsKey
 from ctrlplane.domain.status import compute_status
-from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream
+from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream, namespace_or_default
 from ctrlplane.eventlog.base import NO_STREAM, NewEvent
 
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
@@ -45,7 +45,7 @@ WATCH_BACKLOG = 64
 
 
 def _key(ref: api_pb2.ObjectRef) -> DsKey:
-    return (ref.namespace or DEFAULT_NAMESPACE, ref.name)
+    return (namespace_or_default(ref.namespace), ref.name)
 
 
 def _comparable(obj: objects_pb2.DaemonSet) -> objects_pb2.DaemonSet:

@@ -15,7 +15,7 @@ from ctrlplane.api.errors import rpc
 from ctrlplane.domain.errors import FailedPrecondition, NotFound
 from ctrlplane.domain.labels import parse_selector
 from ctrlplane.domain.pods import pod_object
-from ctrlplane.domain.streams import DEFAULT_NAMESPACE, daemon_set_stream
+from ctrlplane.domain.streams import daemon_set_stream, namespace_or_default
 from ctrlplane.eventlog.base import NewEvent
 
 
@@ -48,7 +48,7 @@ class PodsServicer(api_pb2_grpc.PodsServicer):
     async def Delete(
         self, request: api_pb2.ObjectRef, context: grpc.aio.ServicerContext
     ) -> api_pb2.DeleteResponse:
-        namespace = request.namespace or DEFAULT_NAMESPACE
+        namespace = namespace_or_default(request.namespace)
         await self.ctx.fresh()
         state = self.ctx.feed.state
         pod = state.pods.get((namespace, request.name))

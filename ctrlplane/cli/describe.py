@@ -18,7 +18,12 @@ from ctrlplane.cli.args import DAEMON_SETS, NODES, PODS, parse_targets
 from ctrlplane.cli.client import Client, CliError, Subparsers, bind, common_parents
 from ctrlplane.cli.events_cmd import summary
 from ctrlplane.cli.nodes import get_node
-from ctrlplane.domain.streams import daemon_set_stream, event_type, node_stream
+from ctrlplane.domain.streams import (
+    daemon_set_stream,
+    event_type,
+    namespace_or_default,
+    node_stream,
+)
 
 EVENTS_SHOWN = 15
 
@@ -68,7 +73,7 @@ def describe_daemon_set(ds: objects_pb2.DaemonSet) -> list[str]:
         strategy += f" (maxUnavailable {ru.max_unavailable or '1'}, maxSurge {ru.max_surge or '0'})"
     lines = fields([
         ("Name", ds.metadata.name),
-        ("Namespace", ds.metadata.namespace or "default"),
+        ("Namespace", namespace_or_default(ds.metadata.namespace)),
         ("Selector", output.format_selector(spec.selector)),
         ("Node-Selector", _map(spec.template.spec.node_selector)),
         ("Labels", _map(ds.metadata.labels)),
@@ -114,7 +119,7 @@ def describe_node(node: objects_pb2.Node, pods: Sequence[objects_pb2.Pod]) -> li
     lines.append(f"Pods:  ({len(pods)} in total)")
     if pods:
         rows = [["Namespace", "Name", "Ready", "Status", "Restarts"]]
-        rows += [[p.metadata.namespace or "default", p.metadata.name
+        rows += [[namespace_or_default(p.metadata.namespace), p.metadata.name
                   + (output.STATIC_MARKER if output.is_static(p) else ""),
                   output.pod_ready(p), output.pod_status(p), str(output.pod_restarts(p))]
                  for p in pods]
@@ -127,7 +132,7 @@ def describe_pod(pod: objects_pb2.Pod) -> list[str]:
     owner = annotations.get(output.DAEMON_SET_ANNOTATION)
     lines = fields([
         ("Name", pod.metadata.name + (output.STATIC_MARKER if output.is_static(pod) else "")),
-        ("Namespace", pod.metadata.namespace or "default"),
+        ("Namespace", namespace_or_default(pod.metadata.namespace)),
         ("Node", pod.spec.node_name or "<none>"),
         ("Labels", _map(pod.metadata.labels)),
         ("Annotations", _map(annotations)),
@@ -163,7 +168,7 @@ def about(event: events_pb2.Event, stream: str, pod: tuple[str, str] | None) -> 
     body = getattr(event, kind) if kind else None
     if body is None or getattr(body, "pod_name", None) != pod[1]:
         return False
-    return (getattr(body, "namespace", "") or "default") == pod[0]
+    return namespace_or_default(getattr(body, "namespace", "")) == pod[0]
 
 
 # ---- command -----------------------------------------------------------------
@@ -174,7 +179,7 @@ def cmd_describe(client: Client, args: argparse.Namespace) -> int:
     if len(targets) != 1 or len(targets[0].names) != 1:
         raise CliError("describe one object: ds NAME, node NAME or pod NAME")
     kind, name = targets[0].kind, targets[0].names[0]
-    ns = args.namespace or "default"
+    ns = namespace_or_default(args.namespace)
     if kind == DAEMON_SETS:
         ds = client.daemon_sets.Get(api_pb2.ObjectRef(namespace=ns, name=name),
                                     metadata=client.metadata, timeout=client.timeout)

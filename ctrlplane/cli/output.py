@@ -17,6 +17,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane.domain.streams import namespace_or_default
 
 # kubectl's printers.GetNewTabWriter: minwidth 6, padding 3, spaces.
 _MIN_WIDTH = 6
@@ -208,7 +209,7 @@ def daemon_set_rows(
         if show_labels:
             row.append(format_labels(ds.metadata.labels))
         if all_namespaces:
-            row.insert(0, ds.metadata.namespace or "default")
+            row.insert(0, namespace_or_default(ds.metadata.namespace))
         rows.append(row)
     return rows
 
@@ -265,7 +266,7 @@ def pod_rows(
         if show_labels:
             row.append(format_labels(pod.metadata.labels))
         if all_namespaces:
-            row.insert(0, pod.metadata.namespace or "default")
+            row.insert(0, namespace_or_default(pod.metadata.namespace))
         rows.append(row)
     return rows
 

@@ -35,6 +35,7 @@ from ctrlplane.cli.client import (
     rpc_error_message,
 )
 from ctrlplane.cli.nodes import get_node, list_nodes
+from ctrlplane.domain.streams import namespace_or_default
 
 OUTPUTS = ("wide", "yaml", "json", "name")
 
@@ -101,7 +102,7 @@ def cmd_apply(client: Client, args: argparse.Namespace) -> int:
 
 
 def _namespace(args: argparse.Namespace) -> str:
-    return "" if args.all_namespaces else (args.namespace or "default")
+    return "" if args.all_namespaces else namespace_or_default(args.namespace)
 
 
 def fetch(client: Client, target: Target, args: argparse.Namespace) -> list[Message]:
@@ -111,7 +112,7 @@ def fetch(client: Client, target: Target, args: argparse.Namespace) -> list[Mess
         if target.names:
             return [
                 client.daemon_sets.Get(
-                    api_pb2.ObjectRef(namespace=ns or "default", name=name),
+                    api_pb2.ObjectRef(namespace=namespace_or_default(ns), name=name),
                     metadata=client.metadata, timeout=client.timeout,
                 )
                 for name in target.names
@@ -243,7 +244,7 @@ def _name_of(item: Message) -> str:
 
 def cmd_delete(client: Client, args: argparse.Namespace) -> int:
     targets = parse_targets(args.words)
-    ns = args.namespace or "default"
+    ns = namespace_or_default(args.namespace)
     for target in targets:
         if not target.names:
             raise UsageError(f"give the {target.kind} to delete by name (no --all here)")

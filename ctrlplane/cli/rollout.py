@@ -23,12 +23,15 @@ from ctrlplane._proto.v1 import api_pb2, objects_pb2
 from ctrlplane.cli import output
 from ctrlplane.cli.args import parse_bool, parse_duration, parse_ref
 from ctrlplane.cli.client import Client, CliError, Subparsers, bind, common_parents
+from ctrlplane.domain.streams import namespace_or_default
 
 TIMED_OUT = "timed out waiting for the condition"
 
 
 def _ref(args: argparse.Namespace) -> api_pb2.ObjectRef:
-    return api_pb2.ObjectRef(namespace=args.namespace or "default", name=parse_ref(args.ref))
+    return api_pb2.ObjectRef(
+        namespace=namespace_or_default(args.namespace), name=parse_ref(args.ref)
+    )
 
 
 def template_yaml(template: objects_pb2.PodTemplateSpec) -> str:

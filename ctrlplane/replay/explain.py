@@ -17,7 +17,7 @@ from typing import Any
 
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.domain.state import ClusterState, DsKey, fold
-from ctrlplane.domain.streams import event_type
+from ctrlplane.domain.streams import event_type, namespace_or_default
 from ctrlplane.replay.check import decision_dict, payload_of
 from ctrlplane.replay.diff import describe
 from ctrlplane.replay.sources import LogSource
@@ -255,7 +255,7 @@ async def explain_pod(source: LogSource, pod: str, at: At) -> Explanation:
 
 async def explain_node(source: LogSource, node: str, ds: str, at: At) -> Explanation:
     ns, _, name = ds.rpartition("/")
-    ns = ns or "default"
+    ns = namespace_or_default(ns)
     ds_stream = f"daemonset/{ns}/{name}"
 
     def wanted(event: events_pb2.Event) -> bool:
