@@ -24,6 +24,7 @@ from agents.plan import plan
 from agents.runtime import PodKey, PodReport, Runtime, pod_key, revision_of
 from agents.static_pods import StaticPods
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, objects_pb2
+from ctrlplane.domain.streams import namespace_or_default
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +144,11 @@ class Agent:
             synced_before = self.sessions
             try:
                 await self._session()
-            except grpc.aio.AioRpcError as exc:
-                log.info("%s: stream ended: %s", self.config.node_name, exc.code().name)
-            except Exception:  # an agent outlives any one stream's failure
+            except* grpc.aio.AioRpcError as group:
+                first = group.exceptions[0]
+                code = first.code().name if isinstance(first, grpc.aio.AioRpcError) else first
+                log.info("%s: stream ended: %s", self.config.node_name, code)
+            except* Exception:  # an agent outlives any one stream's failure
                 log.exception("%s: stream failed", self.config.node_name)
             self.connected.clear()
             if self.sessions > synced_before:
@@ -160,34 +163,39 @@ class Agent:
             (("authorization", f"Bearer {self.config.token}"),) if self.config.token else None
         )
         call = self.stub.Connect(metadata=metadata, wait_for_ready=self.config.wait_for_ready)
-        writer: asyncio.Task[None] | None = None
         try:
             await call.write(agent_pb2.AgentMessage(hello=self._hello()))
-            first = True
-            while True:
-                msg = await call.read()
-                if msg is grpc.aio.EOF:
-                    return
-                assert isinstance(msg, agent_pb2.PlaneMessage)
-                if msg.heartbeat_interval_seconds > 0:
-                    self.heartbeat_interval = msg.heartbeat_interval_seconds
-                self._receive(msg)
-                if first:
-                    first = False
-                    self.sessions += 1
-                    self._queue_full_report()
-                    writer = asyncio.create_task(self._write_loop(call))
-                    self.connected.set()
+            if not await self._read_one(call):
+                return
+            self.sessions += 1
+            self._queue_full_report()
+            self.connected.set()
+            # Reader and writer together: a writer that fails ends the session
+            # at once (and the agent reconnects), not when the reader next wakes.
+            async with asyncio.TaskGroup() as tg:
+                writer = tg.create_task(self._write_until_done(call))
+                while await self._read_one(call):
+                    pass
+                writer.cancel()  # the plane ended the stream: nothing more to say
         finally:
-            if writer is not None:
-                writer.cancel()
-                # A writer that outlived its call (InvalidStateError) or met the
-                # same broken stream as the reader has nothing more to say.
-                with contextlib.suppress(
-                    asyncio.CancelledError, grpc.aio.AioRpcError, asyncio.InvalidStateError
-                ):
-                    await writer
             call.cancel()
+
+    async def _read_one(self, call: grpc.aio.StreamStreamCall) -> bool:
+        """Read and apply one plane message; False at the end of the stream."""
+        msg = await call.read()
+        if msg is grpc.aio.EOF:
+            return False
+        assert isinstance(msg, agent_pb2.PlaneMessage)
+        if msg.heartbeat_interval_seconds > 0:
+            self.heartbeat_interval = msg.heartbeat_interval_seconds
+        self._receive(msg)
+        return True
+
+    async def _write_until_done(self, call: grpc.aio.StreamStreamCall) -> None:
+        # The plane may end the call (status OK) while a write is on its way:
+        # grpc then raises InvalidStateError, and the reader sees the end.
+        with contextlib.suppress(asyncio.InvalidStateError):
+            await self._write_loop(call)
 
     def _hello(self) -> agent_pb2.Hello:
         hello = agent_pb2.Hello(
@@ -211,7 +219,7 @@ class Agent:
             for pod in msg.delta.upserted:
                 self.assigned[pod_key(pod)] = pod
             for ref in msg.delta.removed:
-                self.assigned.pop((ref.namespace or "default", ref.name), None)
+                self.assigned.pop((namespace_or_default(ref.namespace), ref.name), None)
             self.applied_seq = max(self.applied_seq, msg.delta.seq)
             self.synced = True
         else:

@@ -27,15 +27,20 @@ import asyncio
 import contextlib
 import cProfile
 import gc
+import logging
 import random
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import grpc
 
 from agents.agent import RECONNECT_OPTIONS, Agent, AgentConfig
 from agents.runtime.simulated import SimulatedRuntime
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc
+
+log = logging.getLogger(__name__)
 
 CHANNEL_OPTIONS = [
     *RECONNECT_OPTIONS,
@@ -68,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--profile", metavar="PATH", help="cProfile this process after `connected`")
     return p
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """A done callback: an agent (or raw client) that crashed says so at once."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s crashed", task.get_name(), exc_info=task.exception())
+
+
+def start_all(coros: dict[str, Coroutine[Any, Any, None]]) -> list[asyncio.Task[None]]:
+    """One task per name; each one's crash is logged when it happens (not silent
+    until the end, and one crash does not stop the other thousands)."""
+    tasks = []
+    for name, coro in coros.items():
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(_report_crash)
+        tasks.append(task)
+    return tasks
 
 
 def quiet_gc() -> None:
@@ -118,14 +140,13 @@ async def run_raw(args: argparse.Namespace, channels: list[grpc.aio.Channel]) ->
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     counts = [0]
-    tasks = [
-        asyncio.create_task(
-            raw_client(
-                channels[i % len(channels)], f"{args.prefix}{args.start + i}", stopping, counts
-            )
-        )
-        for i in range(args.nodes)
-    ]
+    names = [f"{args.prefix}{args.start + i}" for i in range(args.nodes)]
+    tasks = start_all(
+        {
+            name: raw_client(channels[i % len(channels)], name, stopping, counts)
+            for i, name in enumerate(names)
+        }
+    )
     quiet_gc()
     print(f"started {args.nodes}", flush=True)
     last = 0
@@ -168,7 +189,7 @@ async def run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     quiet_gc()
-    tasks = [asyncio.create_task(agent.run()) for agent in agents]
+    tasks = start_all({agent.config.node_name: agent.run() for agent in agents})
     announced = False
     last = -1
     profiler = cProfile.Profile() if args.profile else None

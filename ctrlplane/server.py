@@ -313,6 +313,10 @@ class Plane:
         grace = self.config.grace if grace is None else grace
         if self._server is not None:
             await self._health.enter_graceful_shutdown()
+            if self._ctx is not None:
+                # Calls that never end by themselves (agent streams) end now,
+                # rather than holding the stop for the whole grace period.
+                self._ctx.stopping()
             await self._server.stop(grace)
         if self._snapshots is not None and self._feed is not None and self._feed.ready.is_set():
             # The next start folds only what comes after this.

@@ -7,7 +7,9 @@ any agent; one writer task per stream sends them. A full queue is dropped
 and replaced by a fresh snapshot (a slow agent never grows a backlog).
 A reconnecting agent whose assignments did not change since the seq it
 applied gets an empty delta instead of a snapshot; otherwise a fresh
-snapshot (always correct, and simple).
+snapshot (always correct, and simple). A stream's reader and writer run in
+one task group: either failing ends the call, and the agent reconnects. When
+the plane stops, `close_all` ends every stream (no NodeDisconnected).
 
 What agents report becomes facts on node/<name>: statuses, static pods, and
 connection transitions. They are queued and appended in batches by one
@@ -29,12 +31,13 @@ import grpc
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, events_pb2, objects_pb2
 from ctrlplane.api.auth import AGENT, PermissionDenied, authorize_node, bearer_token
 from ctrlplane.api.context import PlaneContext
+from ctrlplane.controller.feed import Subscription
 from ctrlplane.domain.names import is_dns1123_subdomain
 from ctrlplane.domain.pods import pod_object
 from ctrlplane.domain.state import ClusterState, PodKey, PodState
-from ctrlplane.domain.streams import node_stream
+from ctrlplane.domain.streams import namespace_or_default, node_stream
 from ctrlplane.domain.validation import labels_errors, taints_errors
-from ctrlplane.eventlog.base import NewEvent
+from ctrlplane.eventlog.base import EventLogError, NewEvent
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ SERVICE_NAME = "ctrlplane.v1.Agent"
 QUEUE_LIMIT = 64  # deltas waiting for one agent before it gets a snapshot instead
 LEASE_HEARTBEATS = 3  # a lease lasts this many heartbeat intervals (unless configured)
 BASE_CACHE_LIMIT = 1024  # revisions whose assignment shape is kept (see _assignment)
+APPEND_RETRY_MIN = 0.05  # seconds before a failed append of agent facts is retried
+APPEND_RETRY_MAX = 2.0
 
 Status = tuple[str, bool, int, str]  # phase, ready, restart count, message
 Facts = tuple[dict[str, str], list[tuple[str, str, str]]]  # a node's labels and taints
@@ -67,13 +72,23 @@ class _Stream:
         self.closed = False
         self.mirrors: set[PodKey] = set()  # static mirror pods this agent reported
         self.handler: asyncio.Task[object] | None = asyncio.current_task()
+        self.reader: asyncio.Task[object] | None = None  # set by Connect
+        self.clean = False  # the agent said goodbye
         self.wake.set()  # the first message (snapshot or "you are current") is due
 
     def cancel(self) -> None:
+        """A newer stream of the same node replaced this one: cancel its call."""
         self.closed = True
         self.wake.set()
         if self.handler is not None and self.handler is not asyncio.current_task():
             self.handler.cancel()
+
+    def end(self) -> None:
+        """End the call normally (the plane stops): the agent sees the stream end."""
+        self.closed = True
+        self.wake.set()
+        if self.reader is not None and self.reader is not asyncio.current_task():
+            self.reader.cancel()  # only the read: the handler returns, status OK
 
     def push(self, message: agent_pb2.PlaneMessage) -> None:
         if len(self.queue) >= QUEUE_LIMIT:
@@ -103,7 +118,7 @@ class AgentHub:
         self._bases: dict[tuple[object, str], objects_pb2.Pod] = {}  # see _assignment
         self._outbox: list[NewEvent] = []
         self._outbox_wake = asyncio.Event()
-        self.starter: asyncio.Future[None] | None = None  # see register()
+        self.closing = False  # the plane is stopping: no new streams (see close_all)
 
     @property
     def state(self) -> ClusterState:
@@ -112,21 +127,24 @@ class AgentHub:
     # ---- the hub's tasks ------------------------------------------------------
 
     async def run(self) -> None:
-        await self.ctx.feed.ready.wait()
-        now = self.ctx.clock.monotonic()
-        for name, node in self.state.nodes.items():
-            # Nodes the log says are connected get one lease to come back.
-            if node.connected and not node.lost and name not in self.leases:
-                self.leases[name] = now + self.lease
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._fan_out(), name="agent-fan-out")
-            tg.create_task(self._check_leases(), name="agent-leases")
-            tg.create_task(self._append_loop(), name="agent-appends")
-
-    async def _fan_out(self) -> None:
+        # Subscribe before the feed is ready: a batch folded between `ready`
+        # and a later subscription would be missed by a stream that already
+        # got its snapshot. (The initial fold publishes nothing.)
         async with self.ctx.feed.subscribe() as sub:
-            async for batch in sub:
-                self.publish(batch)
+            await self.ctx.feed.ready.wait()
+            now = self.ctx.clock.monotonic()
+            for name, node in self.state.nodes.items():
+                # Nodes the log says are connected get one lease to come back.
+                if node.connected and not node.lost and name not in self.leases:
+                    self.leases[name] = now + self.lease
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._fan_out(sub), name="agent-fan-out")
+                tg.create_task(self._check_leases(), name="agent-leases")
+                tg.create_task(self._append_loop(), name="agent-appends")
+
+    async def _fan_out(self, sub: Subscription) -> None:
+        async for batch in sub:
+            self.publish(batch)
 
     def publish(self, batch: Sequence[tuple[events_pb2.Event, object]]) -> None:
         """Turn one folded batch into per-node deltas on the affected streams."""
@@ -137,14 +155,16 @@ class AgentHub:
             kind = event.WhichOneof("kind")
             if kind == "pod_scheduled":
                 e = event.pod_scheduled
-                touched.setdefault(e.node_name, set()).add((e.namespace or "default", e.pod_name))
+                touched.setdefault(e.node_name, set()).add(
+                    (namespace_or_default(e.namespace), e.pod_name)
+                )
             elif kind == "node_deleted":
                 # Forget what we recorded: the node's next Hello registers it again.
                 self._facts.pop(event.node_deleted.node_name, None)
                 self._link.pop(event.node_deleted.node_name, None)
             elif kind == "pod_deleted":
                 d = event.pod_deleted
-                key = (d.namespace or "default", d.pod_name)
+                key = (namespace_or_default(d.namespace), d.pod_name)
                 touched.setdefault(d.node_name, set()).add(key)
                 self._last_status.pop(key, None)
         seq = batch[-1][0].seq
@@ -206,13 +226,37 @@ class AgentHub:
                     self._queue(node, events_pb2.Event(node_lost=lost))
 
     async def _append_loop(self) -> None:
-        """One append per tick for everything queued: statuses of many agents at once."""
+        """One append per tick for everything queued: statuses of many agents at once.
+
+        A failed append (a full disk, a busy file) keeps its batch at the front
+        of the outbox and is retried with back-off: the hub already counts
+        those facts as reported (`_last_status`, `_link`), so dropping them
+        would lose them for good, and raising would stop the plane.
+        """
+        delay = APPEND_RETRY_MIN
         while True:
             await self._outbox_wake.wait()
             self._outbox_wake.clear()
             events, self._outbox = self._outbox, []
-            if events:
+            if not events:
+                continue
+            try:
+                # Agent facts carry no expected versions (ANY_VERSION): no
+                # ConcurrencyError; any EventLogError is the log failing.
                 await self.ctx.store.append(events)
+            except EventLogError as error:
+                log.warning(
+                    "appending %d agent facts failed (retry in %.2fs): %s",
+                    len(events),
+                    delay,
+                    error,
+                )
+                self._outbox[:0] = events
+                await asyncio.sleep(delay)
+                delay = min(APPEND_RETRY_MAX, delay * 2)
+                self._outbox_wake.set()
+            else:
+                delay = APPEND_RETRY_MIN
 
     def _queue(self, node: str, event: events_pb2.Event) -> None:
         self._outbox.append(
@@ -312,7 +356,7 @@ class AgentHub:
         )
         if not static:
             return  # the usual case: no set of running pods to build
-        running = {(r.namespace or "default", r.name) for r in hello.running}
+        running = {(namespace_or_default(r.namespace), r.name) for r in hello.running}
         for key in static:
             if key not in running:
                 removed = events_pb2.StaticPodRemoved(
@@ -338,7 +382,7 @@ class AgentHub:
             self._static(stream, msg.static_pod)
 
     def _status(self, stream: _Stream, s: agent_pb2.PodStatusUpdate) -> None:
-        key = (s.namespace or "default", s.pod_name)
+        key = (namespace_or_default(s.namespace), s.pod_name)
         pod = self.state.pods.get(key)
         if pod is None or pod.node_name != stream.node or pod.static:
             return  # gone already, or not this node's to report
@@ -368,7 +412,7 @@ class AgentHub:
             mirror = objects_pb2.Pod()
             mirror.CopyFrom(update.reported)
             mirror.spec.node_name = node
-            key = (mirror.metadata.namespace or "default", mirror.metadata.name)
+            key = (namespace_or_default(mirror.metadata.namespace), mirror.metadata.name)
             stream.mirrors.add(key)
             existing = self.state.pods.get(key)
             if existing is not None and existing.static and existing.mirror == mirror:
@@ -376,7 +420,7 @@ class AgentHub:
             reported = events_pb2.StaticPodReported(node_name=node, pod=mirror, file=update.file)
             self._queue(node, events_pb2.Event(static_pod_reported=reported))
         elif change == "removed":
-            key = (update.removed.namespace or "default", update.removed.name)
+            key = (namespace_or_default(update.removed.namespace), update.removed.name)
             stream.mirrors.discard(key)
             removed = events_pb2.StaticPodRemoved(node_name=node, namespace=key[0], pod_name=key[1])
             self._queue(node, events_pb2.Event(static_pod_removed=removed))
@@ -400,6 +444,18 @@ class AgentHub:
             self._link[stream.node] = "disconnected"
             gone = events_pb2.NodeDisconnected(node_name=stream.node)
             self._queue(stream.node, events_pb2.Event(node_disconnected=gone))
+
+    def close_all(self) -> None:
+        """The plane stops: end every stream (agents reconnect with back-off).
+
+        The calls end normally instead of holding the plane's stop for its
+        whole grace period. No NodeDisconnected: the agents did not leave,
+        and the log keeps saying they are connected (a restarted plane gives
+        them one lease to come back).
+        """
+        self.closing = True
+        for stream in list(self.streams.values()):
+            stream.end()
 
     def snapshot(self, node: str) -> agent_pb2.PlaneMessage:
         state = self.state
@@ -487,33 +543,51 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                     f"not {first.hello.node_name!r}",
                 )
                 return
+        if self.hub.closing:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the plane is stopping")
+            return
         stream = self.hub.open(first.hello, facts)
-        writer = asyncio.create_task(self.hub.write(stream, context))
-        clean = False
+        failed: Exception | None = None
+        try:
+            # Reader and writer together: either failing ends the call (the
+            # agent reconnects and gets a snapshot), never a silent writer
+            # behind a reader that keeps the lease alive.
+            async with asyncio.TaskGroup() as tg:
+                stream.reader = tg.create_task(self._read(stream, context))
+                tg.create_task(self.hub.write(stream, context))
+        except* Exception as group:
+            failed = group.exceptions[0]
+            log.error("agent stream of %s failed", stream.node, exc_info=failed)
+        finally:
+            stream.closed = True
+            self.hub.close(stream, clean=stream.clean)
+        if failed is not None:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"agent stream failed: {failed!r}")
+
+    async def _read(self, stream: _Stream, context: grpc.aio.ServicerContext) -> None:
+        """Everything the agent sends, until EOF or goodbye; then the writer stops too."""
         try:
             while not stream.closed:
                 msg = await context.read()
                 if not isinstance(msg, agent_pb2.AgentMessage):
                     break  # EOF without a goodbye: the lease decides
                 if msg.WhichOneof("msg") == "goodbye":
-                    clean = not stream.closed
+                    stream.clean = not stream.closed
                     break
                 self.hub.receive(stream, msg)
         finally:
-            writer.cancel()
-            self.hub.close(stream, clean=clean)
+            stream.closed = True
+            stream.wake.set()
 
 
 def register(ctx: PlaneContext, server: grpc.aio.Server) -> str:
-    """Add Agent.Connect to `server`; the hub's tasks start once the plane runs."""
+    """Add Agent.Connect to `server`; the hub runs in the plane's task group.
+
+    The plane creates its task group before services register, so the hub's
+    task is spawned here (it waits for the feed itself).
+    """
     hub = AgentHub(ctx)
     agent_pb2_grpc.add_AgentServicer_to_server(AgentServicer(hub), server)  # type: ignore[no-untyped-call]
-
-    async def start_hub() -> None:
-        # Services are registered before the plane's task group exists; the
-        # feed becomes ready inside it, so spawn from there.
-        await ctx.feed.ready.wait()
-        ctx.spawn(hub.run())
-
-    hub.starter = asyncio.ensure_future(start_hub())
+    ctx.spawn(hub.run())
+    ctx.on_stop(hub.close_all)
     return SERVICE_NAME

@@ -8,8 +8,9 @@ the state themselves.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -19,10 +20,13 @@ from ctrlplane.clock import Clock
 from ctrlplane.controller.feed import StateFeed
 from ctrlplane.eventlog.base import EventStore, NewEvent
 
+log = logging.getLogger(__name__)
+
 USER_METADATA_KEY = "x-ctrlplane-user"
 ANONYMOUS = "user:anonymous"
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+StopHook = Callable[[], None]
 
 
 @dataclass(slots=True)
@@ -42,6 +46,21 @@ class PlaneContext:
     tokens: TokenTable | None = None
     # Clients present verified certificates (auth.peer_common_name names them).
     mtls: bool = False
+    # Called when the plane begins to stop, before in-flight calls get their
+    # grace: services end calls that would otherwise never end (agent streams).
+    stop_hooks: list[StopHook] = field(default_factory=list)
+
+    def on_stop(self, hook: StopHook) -> None:
+        """Call `hook` when the plane begins to stop (see stop_hooks)."""
+        self.stop_hooks.append(hook)
+
+    def stopping(self) -> None:
+        """The plane begins to stop: run every stop hook (a failing one is logged)."""
+        for hook in self.stop_hooks:
+            try:
+                hook()
+            except Exception:  # one service's hook must not keep the plane up
+                log.exception("stop hook %r failed", hook)
 
     def actor(self, context: grpc.aio.ServicerContext) -> str:
         """Who is calling, as recorded in events: the token's user, else the client

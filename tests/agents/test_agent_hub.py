@@ -4,7 +4,7 @@ what a reconnecting agent is sent, and how a slow stream is caught up."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from agents_support import daemon_set, stubs_for
 from conftest import plane_config
 from support import wait_for_event, wait_until
 
-from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, api_pb2, objects_pb2
+from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, api_pb2, events_pb2, objects_pb2
 from ctrlplane.api.agent import QUEUE_LIMIT, _Stream
 from ctrlplane.api.auth import TokenTable
 from ctrlplane.server import Plane
@@ -50,8 +50,8 @@ async def link(channel: grpc.aio.Channel, hello: agent_pb2.Hello) -> AsyncIterat
         call.cancel()
 
 
-def kinds_after(events: list[object]) -> list[str]:
-    return [e.WhichOneof("kind") for e in events]  # type: ignore[attr-defined]
+def kinds_after(events: Sequence[events_pb2.Event]) -> list[str]:
+    return [str(e.WhichOneof("kind")) for e in events]
 
 
 async def test_hello_registers_then_records_only_changes(
