@@ -6,7 +6,9 @@ a long enough run), runs readiness probes, and reports the pod's status on
 every change. Processes live in their own session so a stop reaches their
 whole group, and their pids are saved in the sandbox so a restarted agent
 adopts them instead of starting duplicates. Images are never pulled: a
-container without `command` fails the pod.
+container without `command` fails the pod. A supervisor that crashes (a bug,
+a full disk) is logged and fails its pod (reason SupervisorCrashed); the pod's
+processes stay recorded, so stopping the pod still kills them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ def _detach(popen: subprocess.Popen[bytes]) -> None:
     popen.returncode = 0
 
 
+def _describe(exc: BaseException) -> str:
+    """The leaf errors of a crash (a TaskGroup wraps its children's in a group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    return str(exc) or type(exc).__name__
+
+
 class _Container:
     def __init__(self, spec: objects_pb2.Container, record: ContainerRecord) -> None:
         self.spec = spec
@@ -76,6 +85,7 @@ class _Pod:
             for c in record.pod.spec.containers
         ]
         self.failure = ""
+        self.failure_reason = "ContainerCannotRun"
         self.task: asyncio.Task[None] | None = None
 
     # ---- status -----------------------------------------------------------
@@ -83,7 +93,7 @@ class _Pod:
     def report(self) -> PodReport:
         restarts = sum(c.record.restart_count for c in self.containers)
         if self.failure:
-            return PodReport("Failed", False, restarts, self.failure, "ContainerCannotRun")
+            return PodReport("Failed", False, restarts, self.failure, self.failure_reason)
         if self.containers and all(c.state == "terminated" for c in self.containers):
             ok = all(c.exit_code == 0 for c in self.containers)
             return PodReport("Succeeded" if ok else "Failed", False, restarts)
@@ -95,7 +105,22 @@ class _Pod:
         return PodReport(phase, ready, restarts)
 
     def changed(self) -> None:
-        self.rt._changed(self.key, self.report())
+        # Only the pod the runtime holds under this key reports: a stopped one
+        # (or one replaced by a restart of the same key) stays quiet.
+        if self.rt._pods.get(self.key) is self:
+            self.rt._changed(self.key, self.report())
+
+    def supervisor_done(self, task: asyncio.Task[None]) -> None:
+        """The supervisor ended on its own: a crash fails the pod (its processes stay
+        recorded, so stopping the pod still kills them)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        assert exc is not None
+        log.error("pod %s/%s: supervisor crashed", *self.key, exc_info=exc)
+        self.failure = f"the agent's supervisor crashed: {_describe(exc)}"
+        self.failure_reason = "SupervisorCrashed"
+        self.changed()
 
     # ---- supervision --------------------------------------------------------
 
@@ -219,10 +244,16 @@ class _Pod:
         return code, time.monotonic() - started
 
     async def stop(self, *, kill: bool) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        try:
+            if self.task is not None:
+                self.task.cancel()
+                # wait, not await: a supervisor that crashed was logged and
+                # reported by supervisor_done; it must not stop the kill below.
+                await asyncio.wait([self.task])
+        finally:
+            await self._end(kill=kill)
+
+    async def _end(self, *, kill: bool) -> None:
         if not kill:
             for c in self.containers:
                 if c.popen is not None:
@@ -285,6 +316,7 @@ class ProcessRuntime:
         pod = _Pod(self, record)
         self._pods[pod.key] = pod
         pod.task = asyncio.create_task(pod.supervise(), name=f"pod {pod.key[0]}/{pod.key[1]}")
+        pod.task.add_done_callback(pod.supervisor_done)
 
     async def start(self, pod: objects_pb2.Pod, revision_hash: str) -> None:
         key = pod_key(pod)

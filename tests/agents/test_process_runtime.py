@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from support import wait_until
 
 from agents.runtime import PodReport
 from agents.runtime.process import Backoff, ProcessRuntime
+from agents.runtime.sandbox import PodRecord, Sandbox
 
 KEY = ("default", "p")
 FAST = Backoff(base=0.05, cap=0.2, reset_after=600)
@@ -178,3 +180,32 @@ async def test_a_command_that_cannot_start_backs_off_with_the_reason(
     assert report.reason == "CrashLoopBackOff"
     assert "'/nonexistent/ctrlplane-cmd': No such file or directory" in report.message
     await wait_until(lambda: status(runtime).restart_count >= 1)
+
+
+async def test_a_crashed_supervisor_fails_the_pod_and_stop_still_kills_it(
+    runtime: ProcessRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full disk once the process runs: saving its pid fails, the supervisor crashes.
+    save = Sandbox.save
+
+    def save_until_started(sandbox: Sandbox, record: PodRecord) -> None:
+        if any(c.pid for c in record.containers.values()):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        save(sandbox, record)
+
+    monkeypatch.setattr(Sandbox, "save", save_until_started)
+    reports: list[PodReport] = []
+    runtime.set_listener(lambda key, report: reports.append(report))
+    await runtime.start(pod("p", [sleeper()]), "rev1")
+    await wait_until(lambda: status(runtime).phase == "Failed")
+    assert reports[-1] == status(runtime)
+    assert status(runtime).reason == "SupervisorCrashed"
+    assert "No space left on device" in status(runtime).message
+    pid = runtime.pids(KEY)["main"]
+    try:
+        assert pid_alive(pid)  # the crash left it running ...
+        await runtime.stop(KEY)
+        assert not pid_alive(pid)  # ... and stopping the pod still kills it
+        assert runtime.running() == {}
+    finally:
+        kill_group(pid)

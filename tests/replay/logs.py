@@ -1,7 +1,8 @@
 """Build event logs in memory for replay tests: facts by hand, decisions by the real reconcile.
 
 `LogBuilder` plays the parts of users, agents and the controller without a
-plane: it numbers events (seq, per-stream version), and `controller_pass`
+plane: ctrlplane/controller/scenario.Scenario numbers, stamps and folds the
+events (seq, per-stream version), and `controller_pass`
 runs today's reconcile on the folded state and records its decisions with
 cause_seq and time, exactly as ctrlplane/controller/loop.py appends them.
 """
@@ -9,12 +10,13 @@ cause_seq and time, exactly as ctrlplane/controller/loop.py appends them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
-from ctrlplane.controller.loop import merge
+from ctrlplane.controller.reconcile import reconcile
+from ctrlplane.controller.scenario import Scenario
+from ctrlplane.controller.scope import Work, add_work, work_for
 from ctrlplane.domain.revisions import template_hash
-from ctrlplane.domain.state import ClusterState, DsKey
+from ctrlplane.domain.state import ClusterState
 from ctrlplane.domain.streams import daemon_set_stream, node_stream
 
 NS = "default"
@@ -60,36 +62,38 @@ def node(name: str, labels: dict[str, str] | None = None) -> objects_pb2.Node:
     return n
 
 
-@dataclass
 class LogBuilder:
-    time: float = 1_764_400_000.0
-    events: list[events_pb2.Event] = field(default_factory=list)
-    versions: dict[str, int] = field(default_factory=dict)
-    state: ClusterState = field(default_factory=ClusterState)
-    # What the live loop would have to look at, from the Touched of each event
-    # (ctrlplane/controller/loop.py: dirty_from), for incremental passes.
-    dirty: dict[DsKey, set[str] | None] = field(default_factory=dict)
+    """A Scenario (which numbers, stamps and folds the events) plus the facts and
+    controller passes the replay tests write, and the live loop's dirty work."""
 
-    def add(self, stream: str, payload: events_pb2.Event, actor: str, *,
-            cause_seq: int = 0, time: float | None = None) -> events_pb2.Event:
-        event = events_pb2.Event()
-        event.CopyFrom(payload)
-        event.seq = len(self.events) + 1
-        event.stream = stream
-        self.versions[stream] = self.versions.get(stream, 0) + 1
-        event.version = self.versions[stream]
-        event.time = self.time if time is None else time
-        event.actor = actor
-        event.cause_seq = cause_seq
-        self.events.append(event)
-        touched = self.state.apply(event)
-        keys = set(self.state.daemon_sets) if touched.all_daemon_sets else set()
-        for key in keys | touched.daemon_sets:
-            merge(self.dirty, key, touched.nodes or None)
-        return event
+    def __init__(self, start: float = 1_764_400_000.0) -> None:
+        self.scenario = Scenario(start)
+        # What the live loop would have to look at since its last pass: the
+        # loop's own translation of each event's Touched (controller/scope.py).
+        self.dirty: Work = {}
+
+    @property
+    def events(self) -> list[events_pb2.Event]:
+        return self.scenario.events
+
+    @property
+    def state(self) -> ClusterState:
+        return self.scenario.state
+
+    @property
+    def time(self) -> float:
+        return self.scenario.now
+
+    def add(
+        self, stream: str, payload: events_pb2.Event, actor: str, *, cause_seq: int = 0
+    ) -> events_pb2.Event:
+        touched = self.scenario.emit(stream, payload, actor=actor, cause_seq=cause_seq)
+        for key, nodes in work_for(self.state, [touched]).items():
+            add_work(self.dirty, key, nodes)
+        return self.events[-1]
 
     def tick(self, seconds: float = 1.0) -> None:
-        self.time += seconds
+        self.scenario.advance(seconds)
 
     # ---- facts ------------------------------------------------------------
 
@@ -98,8 +102,9 @@ class LogBuilder:
         payload.daemon_set_applied.daemon_set.CopyFrom(ds)
         payload.daemon_set_applied.template_hash = template_hash(ds.spec.template)
         payload.daemon_set_applied.change_cause = cause
-        return self.add(daemon_set_stream(ds.metadata.namespace, ds.metadata.name), payload,
-                        "user:test")
+        return self.add(
+            daemon_set_stream(ds.metadata.namespace, ds.metadata.name), payload, "user:test"
+        )
 
     def register(self, name: str, labels: dict[str, str] | None = None) -> events_pb2.Event:
         payload = events_pb2.Event()
@@ -130,8 +135,9 @@ class LogBuilder:
         payload.node_taints_changed.taints.add(key=key, value=value, effect=effect)
         return self.add(node_stream(name), payload, "user:test")
 
-    def report(self, pod: str, node_name: str, *, phase: str = "Running",
-               ready: bool = True) -> events_pb2.Event:
+    def report(
+        self, pod: str, node_name: str, *, phase: str = "Running", ready: bool = True
+    ) -> events_pb2.Event:
         payload = events_pb2.Event()
         r = payload.pod_status_reported
         r.namespace = NS
@@ -151,25 +157,20 @@ class LogBuilder:
 
     def controller_pass(self, nodes: Iterable[str] | None = None) -> list[events_pb2.Event]:
         """One pass over every daemon set (limited to `nodes`), appended like the live loop."""
-        work: dict[DsKey, set[str] | None] = {
-            key: None if nodes is None else set(nodes) for key in self.state.daemon_sets}
+        work: Work = {key: None if nodes is None else set(nodes) for key in self.state.daemon_sets}
         return self._pass(work)
 
     def incremental_pass(self) -> list[events_pb2.Event]:
         """What the live loop does: only the sets and nodes touched since the last pass."""
         return self._pass(self.dirty)
 
-    def _pass(self, work: dict[DsKey, set[str] | None]) -> list[events_pb2.Event]:
-        from ctrlplane.controller.reconcile import reconcile
-
+    def _pass(self, work: Work) -> list[events_pb2.Event]:
         cause = self.state.seq
-        now = self.time
         decisions = []
         for key, nodes in sorted(work.items()):
-            decisions.extend(reconcile(self.state, key, now, nodes=nodes).decisions)
+            decisions.extend(reconcile(self.state, key, self.time, nodes=nodes).decisions)
         self.dirty = {}
-        return [self.add(d.stream, d.payload, "controller", cause_seq=cause, time=now)
-                for d in decisions]
+        return [self.add(d.stream, d.payload, "controller", cause_seq=cause) for d in decisions]
 
     def settle(self, rounds: int = 20) -> None:
         """Controller passes and ready reports until nothing changes."""

@@ -2,17 +2,20 @@
 
 Real processes: `ctrlplane serve` on a SQLite file and a swarm of simulated
 agents (`python -m agents.swarm`) that reconnect with back-off. The plane is
-killed at random moments (at least 10 times) while rollouts run; after every
-restart the file is replayed read-only: the decision check passes and no node
-ever held two pods of the daemon set (maxSurge 0), at any seq. In the end the
-last rollout completes.
+killed 10 times while rollouts run, each time right after the log shows the
+Nth rolling-update PodDeleted since the last kill (N = 1, 2, 3, 1, ...), so
+every kill lands at a step of a rollout in progress (its replacement pod not
+yet scheduled) and the kills fall at different steps, whatever the machine's
+speed. After every restart the file is replayed read-only: the decision check
+passes and no node ever held two pods of the daemon set (maxSurge 0), at any
+seq. In the end the last rollout completes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
+import math
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -47,8 +50,18 @@ class PlaneProcess:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            str(BIN / "ctrlplane"), "serve", "--db", str(self.db), "--listen", self.address,
-            "--heartbeat-interval", "0.3", "--lease-seconds", "5", "--log-level", "WARNING",
+            str(BIN / "ctrlplane"),
+            "serve",
+            "--db",
+            str(self.db),
+            "--listen",
+            self.address,
+            "--heartbeat-interval",
+            "0.3",
+            "--lease-seconds",
+            "5",
+            "--log-level",
+            "WARNING",
             stdout=asyncio.subprocess.PIPE,
         )
         assert self.process.stdout is not None
@@ -74,10 +87,25 @@ class PlaneProcess:
 @contextlib.asynccontextmanager
 async def swarm(address: str) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agents.swarm", "--server", address, "--nodes", str(NODES),
-        "--prefix", "node-", "--labels", "disk=ssd", "--ready-delay", "0.1",
-        "--backoff-base", "0.05", "--backoff-cap", "0.3",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "agents.swarm",
+        "--server",
+        address,
+        "--nodes",
+        str(NODES),
+        "--prefix",
+        "node-",
+        "--labels",
+        "disk=ssd",
+        "--ready-delay",
+        "0.1",
+        "--backoff-base",
+        "0.05",
+        "--backoff-cap",
+        "0.3",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         assert process.stdout is not None
@@ -106,15 +134,48 @@ async def rollout_done(address: str, revision: int) -> bool:
         return False
     s = ds.status
     LAST_STATUS[0] = str(s).replace("\n", "; ")
-    return (s.current_revision == revision and s.updated_number_scheduled == NODES
-            and s.number_available == NODES and s.current_number_scheduled == NODES)
+    return bool(
+        s.current_revision == revision
+        and s.updated_number_scheduled == NODES
+        and s.number_available == NODES
+        and s.current_number_scheduled == NODES
+    )
 
 
 async def apply(address: str, version: int) -> None:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = api_pb2_grpc.DaemonSetsStub(channel)  # type: ignore[no-untyped-call]
-        await stub.Apply(api_pb2.ApplyRequest(daemon_set=web(f"v{version}")), timeout=5,
-                         wait_for_ready=True)
+        await stub.Apply(
+            api_pb2.ApplyRequest(daemon_set=web(f"v{version}")), timeout=5, wait_for_ready=True
+        )
+
+
+async def kill_point(address: str, after: int, steps: int, version: int) -> tuple[int, int]:
+    """Follow the log from `after` to the `steps`-th rolling-update PodDeleted.
+
+    A rollout that completes on the way is followed by the next version's apply,
+    so there is always one to interrupt. Returns (seq of that PodDeleted, version).
+    """
+    seen = 0
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = api_pb2_grpc.EventsStub(channel)  # type: ignore[no-untyped-call]
+        stream = stub.Follow(api_pb2.ReadEventsRequest(after_seq=after), wait_for_ready=True)
+        try:
+            async with asyncio.timeout(30):
+                async for event in stream:
+                    kind = event.WhichOneof("kind")
+                    if kind == "rollout_completed" and event.rollout_completed.revision == version:
+                        version += 1
+                        await apply(address, version)
+                    elif kind == "pod_deleted" and event.pod_deleted.reason == "RollingUpdate":
+                        seen += 1
+                        if seen == steps:
+                            return event.seq, version
+        except TimeoutError:
+            raise AssertionError(f"no rollout step {seen + 1} after seq {after}") from None
+        finally:
+            stream.cancel()
+    raise AssertionError("the event stream ended")
 
 
 async def wait_for(address: str, revision: int, within: float) -> None:
@@ -138,7 +199,6 @@ async def replay_ok(db: Path) -> int:
 
 
 async def test_sigkill_during_rollouts(tmp_path: Path) -> None:
-    rng = random.Random(20261129)
     db = tmp_path / "events.db"
     plane = PlaneProcess(db, free_port())
     await plane.start()
@@ -146,23 +206,17 @@ async def test_sigkill_during_rollouts(tmp_path: Path) -> None:
         async with swarm(plane.address):
             await apply(plane.address, 1)
             await wait_for(plane.address, 1, 30)
-            version = 2
-            await apply(plane.address, version)
-            kills = during_rollout = 0
-            while kills < KILLS:
-                # Let it work a little: from nothing to a few controller passes.
-                await asyncio.sleep(rng.uniform(0.0, 0.6))
-                during_rollout += not await rollout_done(plane.address, version)
+            version, mark = 1, 0
+            for kill in range(KILLS):
+                mark, version = await kill_point(plane.address, mark, 1 + kill % 3, version)
                 await plane.kill()
-                kills += 1
                 await plane.start()
                 await replay_ok(db)
-                if await rollout_done(plane.address, version) and kills < KILLS:
-                    version += 1
-                    await apply(plane.address, version)
             await wait_for(plane.address, version, 30)
             decisions = await replay_ok(db)
     finally:
         await plane.stop()
-    assert during_rollout >= KILLS // 2, f"only {during_rollout} kills landed in a rollout"
+    # Every rollout has one rolling-update PodDeleted per node: the kills spanned this many.
+    steps = sum(1 + kill % 3 for kill in range(KILLS))
+    assert version >= 1 + math.ceil(steps / NODES)
     assert decisions >= NODES * 2 * version // 2
