@@ -26,6 +26,7 @@ from agents.runtime import REVISION_ANNOTATION, PodKey, PodReport
 from ctrlplane._proto.v1 import agent_pb2, objects_pb2
 from ctrlplane.domain.errors import InvalidSpec
 from ctrlplane.domain.manifests import load_manifests
+from ctrlplane.domain.streams import namespace_or_default
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def mirror_of(pod: objects_pb2.Pod, node_name: str, file: Path) -> objects_pb2.P
     mirror.CopyFrom(pod)
     mirror.api_version, mirror.kind = "v1", "Pod"
     mirror.metadata.name = f"{pod.metadata.name}-{node_name}"
-    mirror.metadata.namespace = pod.metadata.namespace or "default"
+    mirror.metadata.namespace = namespace_or_default(pod.metadata.namespace)
     mirror.spec.node_name = node_name
     digest = hashlib.sha256(pod.SerializeToString(deterministic=True)).hexdigest()[:10]
     mirror.metadata.annotations[REVISION_ANNOTATION] = digest

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane.domain.streams import namespace_or_default
 
 PodKey = tuple[str, str]  # (namespace, name)
 
@@ -58,7 +59,7 @@ class Runtime(Protocol):
 
 
 def pod_key(pod: objects_pb2.Pod) -> PodKey:
-    return (pod.metadata.namespace or "default", pod.metadata.name)
+    return (namespace_or_default(pod.metadata.namespace), pod.metadata.name)
 
 
 def revision_of(pod: objects_pb2.Pod) -> str:

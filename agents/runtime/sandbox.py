@@ -24,6 +24,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane.domain.streams import namespace_or_default
 
 PodKey = tuple[str, str]
 
@@ -145,7 +146,7 @@ class Sandbox:
             HOME=str(self.root),
             CTRLPLANE_SANDBOX=str(self.root),
             CTRLPLANE_POD_NAME=pod.metadata.name,
-            CTRLPLANE_POD_NAMESPACE=pod.metadata.namespace or "default",
+            CTRLPLANE_POD_NAMESPACE=namespace_or_default(pod.metadata.namespace),
             CTRLPLANE_NODE_NAME=node_name,
         )
         env.update({volume_env_name(name): str(path) for name, path in volumes.items()})

@@ -21,9 +21,9 @@ from ctrlplane.cli import output
 from ctrlplane.cli.args import DAEMON_SETS, NODES, UsageError, resource
 from ctrlplane.cli.client import Client, CliError, Subparsers, bind, common_parents
 from ctrlplane.domain.streams import (
-    DEFAULT_NAMESPACE,
     daemon_set_stream,
     event_type,
+    namespace_or_default,
     node_stream,
 )
 
@@ -80,7 +80,7 @@ def streams_of(words: Sequence[str], namespace: str) -> set[str]:
             raise UsageError(f"filter events by ds/NAME or node/NAME, not {word!r}")
         kind = resource(kind_word)
         if kind == DAEMON_SETS:
-            streams.add(daemon_set_stream(namespace or DEFAULT_NAMESPACE, name))
+            streams.add(daemon_set_stream(namespace_or_default(namespace), name))
         elif kind == NODES:
             streams.add(node_stream(name))
         else:
