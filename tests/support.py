@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+import shutil
+import subprocess
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
@@ -130,3 +133,41 @@ def node(name: str, labels: Mapping[str, str] | None = None) -> objects_pb2.Node
     obj.metadata.name = name
     obj.metadata.labels.update(labels or {})
     return obj
+
+
+# ---- a throwaway PKI for TLS tests ----------------------------------------------
+
+
+def make_pki(directory: Path, clients: Sequence[str]) -> Path:
+    """A test CA in `directory`, `plane.pem/.key` for 127.0.0.1, `<name>.pem/.key` per client.
+
+    Each client certificate's CN is its name (an agent's names its node).
+    Skips the calling test when the openssl command is not installed.
+    """
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make test certificates")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    def issue(name: str, extensions: str) -> None:
+        (directory / f"{name}.ext").write_text(extensions)
+        openssl(
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
+        )  # fmt: skip
+        openssl(
+            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext",
+        )  # fmt: skip
+
+    openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=ctrlplane-test-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    issue("plane", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name in clients:
+        issue(name, "extendedKeyUsage=clientAuth\n")
+    return directory

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,44 +9,15 @@ import grpc
 import pytest
 from agents_support import AgentProcs, agent_processes
 from conftest import plane_config
-from support import wait_until
+from support import make_pki, wait_until
 
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc
 from ctrlplane.server import Plane
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def issue(directory: Path, name: str, extensions: str) -> None:
-    (directory / f"{name}.ext").write_text(extensions)
-    openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=directory,
-    )  # fmt: skip
-    openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext",
-        cwd=directory,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make test certificates")
-    directory = tmp_path_factory.mktemp("pki")
-    openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=agents-test-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        cwd=directory,
-    )  # fmt: skip
-    issue(directory, "plane", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    issue(directory, "node-t", "extendedKeyUsage=clientAuth\n")
-    return directory
+    return make_pki(tmp_path_factory.mktemp("pki"), ["node-t"])
 
 
 @pytest.fixture

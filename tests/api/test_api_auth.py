@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import grpc
 import pytest
 from conftest import Stubs, plane_config, stubs_for
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from support import daemon_set, node
+from support import daemon_set, make_pki, node
 
 from ctrlplane._proto.v1 import api_pb2
 from ctrlplane.api.auth import PermissionDenied, TokenTable, authorize_node
@@ -81,39 +79,9 @@ def test_token_file_errors(lines: list[str], problem: str) -> None:
         TokenTable.parse(lines, "tokens.csv")
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _issue(directory: Path, name: str, subject: str, extensions: str) -> None:
-    """A key and a certificate for `subject`, signed by the test CA in `directory`."""
-    (directory / f"{name}.ext").write_text(extensions)
-    _openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory,
-    )  # fmt: skip
-    _openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext",
-        cwd=directory,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make test certificates")
-    directory = tmp_path_factory.mktemp("pki")
-    _openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=ctrlplane-test-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        cwd=directory,
-    )  # fmt: skip
-    _issue(directory, "plane", "/CN=plane", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _issue(directory, "alice", "/CN=alice", "extendedKeyUsage=clientAuth\n")
-    return directory
+    return make_pki(tmp_path_factory.mktemp("pki"), ["alice"])
 
 
 def speaks_for(ctx: PlaneContext, server: grpc.aio.Server) -> str:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import EXAMPLES, Stubs, plane_config
-from support import wait_until
+from support import make_pki, wait_until
 
 from cli.dsctl_run import dsctl
 from ctrlplane._proto.v1 import api_pb2, objects_pb2
@@ -298,32 +296,10 @@ async def test_get_watch_prints_the_pod_following_a_label(
 # ---- TLS and tokens ------------------------------------------------------------
 
 
-def _openssl(directory: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-
-
-def _issue(directory: Path, name: str, extensions: str) -> None:
-    (directory / f"{name}.ext").write_text(extensions)
-    _openssl(directory, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
-    _openssl(directory, "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext")
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway CA, a certificate for a plane on 127.0.0.1, one for a client."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make test certificates")
-    directory = tmp_path_factory.mktemp("pki")
-    _openssl(directory, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-             "-days", "1", "-subj", "/CN=dsctl-test-ca",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    _issue(directory, "plane", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _issue(directory, "alice", "extendedKeyUsage=clientAuth\n")
-    return directory
+    return make_pki(tmp_path_factory.mktemp("pki"), ["alice"])
 
 
 async def test_tls_flags_and_bearer_token(
