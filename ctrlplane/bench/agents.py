@@ -19,9 +19,9 @@
 and during each convergence to PATH.converge.N;
 `--backoff-cap` and `--no-wait-for-ready` set how the agents reconnect.
 
-`--plane-gc=tuned` raises the GC's first threshold and freezes the objects of
-the initial fold (gc.freeze), as a long-lived server should; the default
-measures the plane as shipped.
+`--plane-gc=tuned` (the default) sets the collector as `ctrlplane serve` does
+(server.tune_gc_for_serving) and freezes the objects of the initial fold;
+`--plane-gc=default` keeps CPython's thresholds.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from ctrlplane._proto.v1 import (
     objects_pb2,
 )
 from ctrlplane.eventlog import NewEvent, SqliteEventStore
-from ctrlplane.server import SERVER_OPTIONS, Plane, PlaneConfig
+from ctrlplane.server import SERVER_OPTIONS, Plane, PlaneConfig, tune_gc_for_serving
 
 PY = sys.executable
 TEMPLATE: dict[str, Any] = {
@@ -439,8 +439,9 @@ def main(options: list[str]) -> None:
     parser.add_argument(
         "--plane-gc",
         choices=("default", "tuned"),
-        default="default",
-        help="tuned: raise the GC threshold and gc.freeze() after each initial fold",
+        default="tuned",
+        help="tuned (as `ctrlplane serve`): raise the GC threshold, gc.freeze() after each "
+        "initial fold; default: CPython's",
     )
     parser.add_argument(
         "--backoff-cap",
@@ -459,7 +460,7 @@ def main(options: list[str]) -> None:
     sizes = [int(n) for n in args.nodes.split(",") if n]
     tuned = args.plane_gc == "tuned"
     if tuned:
-        gc.set_threshold(50_000, 20, 100)
+        tune_gc_for_serving()
     print(f"  plane GC: {args.plane_gc}; {args.per_process} agents per swarm process", flush=True)
     for nodes in sizes:
         swarm_args = ["--backoff-cap", args.backoff_cap]
