@@ -138,10 +138,10 @@ class Rig:
             node = state.nodes.get(pod.node_name)
             if node is None or node.lost:
                 continue  # nobody there to report; the rollout leaves lost nodes out
-            ds = state.daemon_sets.get(pod.owner) if pod.owner else None
+            owner = state.daemon_sets.get(pod.owner) if pod.owner else None
             if not (pod.phase == "Running" and pod.ready):
                 return False
-            if ds is not None and pod.revision_hash != ds.template_hash:
+            if owner is not None and pod.revision_hash != owner.template_hash:
                 return False
         return True
 
