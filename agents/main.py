@@ -27,6 +27,8 @@ from agents.runtime.process import Backoff, ProcessRuntime
 from agents.runtime.simulated import SimulatedRuntime
 from agents.static_pods import StaticPods
 from ctrlplane._proto.v1 import objects_pb2
+from ctrlplane.domain.errors import InvalidSpec
+from ctrlplane.domain.taints import parse_taint_specs
 
 log = logging.getLogger("ctrlplane.agent")
 
@@ -39,8 +41,6 @@ CHANNEL_OPTIONS = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]
-
-EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -55,16 +55,14 @@ def parse_labels(text: str) -> dict[str, str]:
 
 
 def parse_taints(text: str) -> list[objects_pb2.Taint]:
-    """`k=v:Effect,k2:Effect` -> taints, as kubectl taint writes them."""
-    taints = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        body, sep, effect = item.rpartition(":")
-        if not sep or effect not in EFFECTS:
-            raise argparse.ArgumentTypeError(
-                f"taint {item!r} must be key[=value]:Effect with Effect one of {', '.join(EFFECTS)}"
-            )
-        key, _, value = body.partition("=")
-        taints.append(objects_pb2.Taint(key=key, value=value, effect=effect))
+    """`k=v:Effect,k2:Effect` -> taints, as kubectl taint writes them (the domain's parser)."""
+    specs = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        taints, removals = parse_taint_specs(specs, "--taints")
+    except InvalidSpec as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+    if removals:
+        raise argparse.ArgumentTypeError(f"--taints adds taints; {removals[0]}- removes one")
     return taints
 
 

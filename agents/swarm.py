@@ -37,6 +37,7 @@ from typing import Any
 import grpc
 
 from agents.agent import RECONNECT_OPTIONS, Agent, AgentConfig
+from agents.main import parse_labels
 from agents.runtime.simulated import SimulatedRuntime
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc
 
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=0, help="default: one per 250 agents")
     p.add_argument("--ready-delay", type=float, default=0.0)
     p.add_argument("--fail-rate", type=float, default=0.0)
-    p.add_argument("--labels", default="", help="k=v,... for every node")
+    p.add_argument("--labels", type=parse_labels, default={}, help="k=v,... for every node")
     p.add_argument("--backoff-base", type=float, default=0.2)
     p.add_argument("--backoff-cap", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
@@ -162,7 +163,6 @@ async def run_raw(args: argparse.Namespace, channels: list[grpc.aio.Channel]) ->
 
 
 async def run(args: argparse.Namespace) -> None:
-    labels = dict(item.split("=", 1) for item in args.labels.split(",") if item)
     count = max(1, args.channels or -(-args.nodes // 250))
     channels = [
         grpc.aio.insecure_channel(args.server, options=[*CHANNEL_OPTIONS, ("swarm.channel", i)])
@@ -178,7 +178,7 @@ async def run(args: argparse.Namespace) -> None:
         runtime = SimulatedRuntime(ready_delay=args.ready_delay, fail_rate=args.fail_rate, rng=rng)
         config = AgentConfig(
             node_name=f"{args.prefix}{index}",
-            labels=labels,
+            labels=args.labels,
             backoff_base=args.backoff_base,
             backoff_cap=args.backoff_cap,
             wait_for_ready=args.wait_for_ready,

@@ -16,7 +16,8 @@ import yaml
 from ctrlplane._proto.v1 import events_pb2, objects_pb2
 from ctrlplane.controller.feed import StateFeed
 from ctrlplane.domain import protojson
-from ctrlplane.eventlog.base import EventStore
+from ctrlplane.domain.streams import node_stream
+from ctrlplane.eventlog.base import EventStore, NewEvent
 
 Predicate = Callable[[], bool | Awaitable[bool]]
 
@@ -82,6 +83,11 @@ async def wait_for_event(
 def kinds(events: list[events_pb2.Event]) -> list[str]:
     """The oneof kind of each event, e.g. ["daemon_set_applied", "pod_scheduled"]."""
     return [str(event.WhichOneof("kind")) for event in events]
+
+
+def agent_fact(node_name: str, payload: events_pb2.Event, at: float) -> NewEvent:
+    """A fact as the node's agent appends it: on node/<name>, by agent:<name>."""
+    return NewEvent(node_stream(node_name), payload, f"agent:{node_name}", at)
 
 
 # ---- building requests -------------------------------------------------------

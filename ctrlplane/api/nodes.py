@@ -81,21 +81,9 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
         # Registering again: record only what differs, as the specific facts.
         payloads: list[events_pb2.Event] = []
         if dict(current.node.metadata.labels) != dict(request.metadata.labels):
-            payloads.append(
-                events_pb2.Event(
-                    node_labels_changed=events_pb2.NodeLabelsChanged(
-                        node_name=name, labels=dict(request.metadata.labels)
-                    )
-                )
-            )
+            payloads.append(_labels_event(name, dict(request.metadata.labels)))
         if not _same_taints(list(current.node.spec.taints), list(request.spec.taints)):
-            payloads.append(
-                events_pb2.Event(
-                    node_taints_changed=events_pb2.NodeTaintsChanged(
-                        node_name=name, taints=list(request.spec.taints)
-                    )
-                )
-            )
+            payloads.append(_taints_event(name, list(request.spec.taints)))
         if current.node.spec.unschedulable != request.spec.unschedulable:
             payloads.append(_cordon_event(name, request.spec.unschedulable))
         return await self._write(name, payloads, current.version, actor)
@@ -146,15 +134,7 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
         new.update(request.set)
         for key in request.remove:
             new.pop(key, None)  # kubectl only warns about a missing label
-        payloads = []
-        if new != labels:
-            payloads.append(
-                events_pb2.Event(
-                    node_labels_changed=events_pb2.NodeLabelsChanged(
-                        node_name=request.name, labels=new
-                    )
-                )
-            )
+        payloads = [_labels_event(request.name, new)] if new != labels else []
         return await self._write(request.name, payloads, node.version, self.ctx.actor(context))
 
     @rpc
@@ -171,15 +151,7 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
         new = taint_rules.apply_taint_changes(
             request.name, current, list(request.add), removals, overwrite=request.overwrite
         )
-        payloads = []
-        if not _same_taints(new, current):
-            payloads.append(
-                events_pb2.Event(
-                    node_taints_changed=events_pb2.NodeTaintsChanged(
-                        node_name=request.name, taints=new
-                    )
-                )
-            )
+        payloads = [] if _same_taints(new, current) else [_taints_event(request.name, new)]
         return await self._write(request.name, payloads, node.version, self.ctx.actor(context))
 
     @rpc
@@ -188,10 +160,21 @@ class NodesServicer(api_pb2_grpc.NodesServicer):
     ) -> objects_pb2.Node:
         await self.ctx.fresh()
         node = self._node(request.name)
-        payloads = []
-        if node.node.spec.unschedulable != request.unschedulable:
-            payloads.append(_cordon_event(request.name, request.unschedulable))
+        changed = node.node.spec.unschedulable != request.unschedulable
+        payloads = [_cordon_event(request.name, request.unschedulable)] if changed else []
         return await self._write(request.name, payloads, node.version, self.ctx.actor(context))
+
+
+def _labels_event(name: str, labels: dict[str, str]) -> events_pb2.Event:
+    return events_pb2.Event(
+        node_labels_changed=events_pb2.NodeLabelsChanged(node_name=name, labels=labels)
+    )
+
+
+def _taints_event(name: str, taints: list[objects_pb2.Taint]) -> events_pb2.Event:
+    return events_pb2.Event(
+        node_taints_changed=events_pb2.NodeTaintsChanged(node_name=name, taints=taints)
+    )
 
 
 def _cordon_event(name: str, unschedulable: bool) -> events_pb2.Event:

@@ -52,6 +52,7 @@ from ctrlplane._proto.v1 import (
     events_pb2,
     objects_pb2,
 )
+from ctrlplane.domain.state import ClusterState
 from ctrlplane.eventlog import NewEvent, SqliteEventStore
 from ctrlplane.server import SERVER_OPTIONS, Plane, PlaneConfig, tune_gc_for_serving
 
@@ -321,6 +322,17 @@ def plane_config(db: Path, listen: str) -> PlaneConfig:
     return PlaneConfig(db_path=db, listen=listen, lease_seconds=60.0, heartbeat_interval=10.0)
 
 
+def all_connected(state: ClusterState, nodes: int) -> bool:
+    """All `nodes` agents registered in the plane's state, every one connected."""
+    return len(state.nodes) == nodes and all(n.connected for n in state.nodes.values())
+
+
+def ready_everywhere(state: ClusterState, key: tuple[str, str], nodes: int) -> bool:
+    """The DaemonSet `key` exists and has a ready pod on each of `nodes` nodes."""
+    ds = state.daemon_sets.get(key)
+    return ds is not None and ds.ready_count == nodes
+
+
 async def run_size(
     nodes: int, per: int, tuned_gc: bool, swarm_args: list[str], profile: str | None
 ) -> None:
@@ -348,13 +360,9 @@ async def run_size(
         swarms = await Swarms.start(plane.address, nodes, per, *swarm_args)
         try:
             state = plane.feed.state
-
-            def all_connected() -> bool:
-                return len(state.nodes) == nodes and all(n.connected for n in state.nodes.values())
-
             t0 = time.perf_counter()
             await swarms.wait(lambda: all(swarms.connected), 300)
-            await plane.feed.wait_for(all_connected, 300)
+            await plane.feed.wait_for(lambda: all_connected(state, nodes), 300)
             took = time.perf_counter() - t0
             print(f"  N={nodes:>6}  {nodes} agents connected and registered in {took:.1f} s")
 
@@ -366,12 +374,7 @@ async def run_size(
                     profiler.enable()
                 t0 = time.perf_counter()
                 await stub.Apply(api_pb2.ApplyRequest(daemon_set=daemon_set()))
-
-                def converged() -> bool:
-                    ds = state.daemon_sets.get(key)
-                    return ds is not None and ds.ready_count == nodes
-
-                await plane.feed.wait_for(converged, 300)
+                await plane.feed.wait_for(lambda: ready_everywhere(state, key, nodes), 300)
                 converge = time.perf_counter() - t0
                 if profiler is not None and profile:
                     profiler.disable()

@@ -47,7 +47,13 @@ import grpc
 from google.protobuf import json_format
 
 from ctrlplane._proto.v1 import api_pb2, api_pb2_grpc, events_pb2, objects_pb2
-from ctrlplane.bench.agents import Swarms, plane_config, start_plane
+from ctrlplane.bench.agents import (
+    Swarms,
+    all_connected,
+    plane_config,
+    ready_everywhere,
+    start_plane,
+)
 from ctrlplane.controller.reconcile import reconcile
 from ctrlplane.domain.state import ClusterState, DaemonSetState
 from ctrlplane.server import Plane, tune_gc_for_serving
@@ -292,24 +298,15 @@ async def run_size(
         swarms = await Swarms.start(plane.address, nodes, per, "--backoff-cap", "5")
         try:
             state: ClusterState = plane.feed.state
-
-            def all_connected() -> bool:
-                return len(state.nodes) == nodes and all(n.connected for n in state.nodes.values())
-
             t0 = time.perf_counter()
             await swarms.wait(lambda: all(swarms.connected), 300)
-            await settle(plane, all_connected, 300, "agents connected")
+            await settle(plane, lambda: all_connected(state, nodes), 300, "agents connected")
             print(f"  {label}  {nodes} agents connected in {time.perf_counter() - t0:.1f} s")
 
             # Baseline: the initial convergence of the same agents.
             t0 = time.perf_counter()
             await apply(plane, daemon_set("v1", unavailable))
-
-            def converged() -> bool:
-                ds = state.daemon_sets.get(KEY)
-                return ds is not None and ds.ready_count == nodes
-
-            await settle(plane, converged, 300, "convergence")
+            await settle(plane, lambda: ready_everywhere(state, KEY, nodes), 300, "convergence")
             converge = time.perf_counter() - t0
             first = state.daemon_sets[KEY].template_hash
             await settle(

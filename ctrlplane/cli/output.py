@@ -7,9 +7,9 @@ no argument parsing, no printing: callers write the returned strings.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from google.protobuf import json_format
@@ -166,6 +166,35 @@ def format_taint(taint: objects_pb2.Taint) -> str:
     return f"{taint.key}{value}:{taint.effect}"
 
 
+# ---- listings ----------------------------------------------------------------
+
+
+_T = TypeVar("_T", objects_pb2.DaemonSet, objects_pb2.Pod, objects_pb2.Node)
+_Columns = tuple[list[str], Callable[[_T], list[str]]]
+
+
+def _listing(
+    items: Iterable[_T],
+    columns: _Columns[_T],
+    wide_columns: _Columns[_T] | None,
+    *,
+    show_labels: bool,
+    all_namespaces: bool,
+) -> list[list[str]]:
+    """Header + rows in kubectl's column order: [NAMESPACE] columns [wide columns] [LABELS]."""
+    extra = wide_columns or ([], lambda _item: [])
+    header = ["NAMESPACE"] * all_namespaces + columns[0] + extra[0] + ["LABELS"] * show_labels
+    rows = [header]
+    for item in items:
+        meta = item.metadata
+        row = [namespace_or_default(meta.namespace)] if all_namespaces else []
+        row += columns[1](item) + extra[1](item)
+        if show_labels:
+            row.append(format_labels(meta.labels))
+        rows.append(row)
+    return rows
+
+
 # ---- daemon sets -------------------------------------------------------------
 
 
@@ -178,18 +207,9 @@ def daemon_set_rows(
     prefix: str = "",
     show_labels: bool = False,
 ) -> list[list[str]]:
-    header = ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE"]
-    header += ["NODE SELECTOR", "AGE"]
-    if wide:
-        header += ["CONTAINERS", "IMAGES", "SELECTOR"]
-    if show_labels:
-        header.append("LABELS")
-    if all_namespaces:
-        header.insert(0, "NAMESPACE")
-    rows = [header]
-    for ds in items:
+    def cells(ds: objects_pb2.DaemonSet) -> list[str]:
         st = ds.status
-        row = [
+        return [
             prefix + ds.metadata.name,
             str(st.desired_number_scheduled),
             str(st.current_number_scheduled),
@@ -199,19 +219,23 @@ def daemon_set_rows(
             format_labels(ds.spec.template.spec.node_selector),
             age(ds.metadata.creation_timestamp, now),
         ]
-        if wide:
-            containers = ds.spec.template.spec.containers
-            row += [
-                ",".join(c.name for c in containers) or "<none>",
-                ",".join(c.image for c in containers) or "<none>",
-                format_selector(ds.spec.selector),
-            ]
-        if show_labels:
-            row.append(format_labels(ds.metadata.labels))
-        if all_namespaces:
-            row.insert(0, namespace_or_default(ds.metadata.namespace))
-        rows.append(row)
-    return rows
+
+    def wide_cells(ds: objects_pb2.DaemonSet) -> list[str]:
+        containers = ds.spec.template.spec.containers
+        return [
+            ",".join(c.name for c in containers) or "<none>",
+            ",".join(c.image for c in containers) or "<none>",
+            format_selector(ds.spec.selector),
+        ]
+
+    return _listing(
+        items,
+        (["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR",
+          "AGE"], cells),
+        (["CONTAINERS", "IMAGES", "SELECTOR"], wide_cells) if wide else None,
+        show_labels=show_labels,
+        all_namespaces=all_namespaces,
+    )
 
 
 # ---- pods --------------------------------------------------------------------
@@ -248,27 +272,19 @@ def pod_rows(
     prefix: str = "",
     show_labels: bool = False,
 ) -> list[list[str]]:
-    header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-    if wide:
-        header.append("NODE")
-    if show_labels:
-        header.append("LABELS")
-    if all_namespaces:
-        header.insert(0, "NAMESPACE")
-    rows = [header]
-    for pod in items:
+    def cells(pod: objects_pb2.Pod) -> list[str]:
         created = pod.metadata.creation_timestamp or pod.status.start_time
         # A marker after the name (not in it): `awk '{print $1}'` still gets the name.
         name = prefix + pod.metadata.name + (STATIC_MARKER if is_static(pod) else "")
-        row = [name, pod_ready(pod), pod_status(pod), str(pod_restarts(pod)), age(created, now)]
-        if wide:
-            row.append(pod.spec.node_name or "<none>")
-        if show_labels:
-            row.append(format_labels(pod.metadata.labels))
-        if all_namespaces:
-            row.insert(0, namespace_or_default(pod.metadata.namespace))
-        rows.append(row)
-    return rows
+        return [name, pod_ready(pod), pod_status(pod), str(pod_restarts(pod)), age(created, now)]
+
+    return _listing(
+        items,
+        (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], cells),
+        (["NODE"], lambda pod: [pod.spec.node_name or "<none>"]) if wide else None,
+        show_labels=show_labels,
+        all_namespaces=all_namespaces,
+    )
 
 
 # ---- nodes -------------------------------------------------------------------
@@ -311,26 +327,26 @@ def node_rows(
     prefix: str = "",
     show_labels: bool = False,
 ) -> list[list[str]]:
-    header = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
-    if wide:
-        header += ["TAINTS", "LABELS"]
-    elif show_labels:
-        header.append("LABELS")
-    rows = [header]
-    for node in items:
-        row = [
+    def cells(node: objects_pb2.Node) -> list[str]:
+        return [
             prefix + node.metadata.name,
             node_status(node),
             node_roles(node),
             age(node.metadata.creation_timestamp, now),
             node_version(node),
         ]
-        if wide:
-            row.append(",".join(format_taint(t) for t in node.spec.taints) or "<none>")
-        if wide or show_labels:
-            row.append(format_labels(node.metadata.labels))
-        rows.append(row)
-    return rows
+
+    def taints(node: objects_pb2.Node) -> list[str]:
+        return [",".join(format_taint(t) for t in node.spec.taints) or "<none>"]
+
+    # Nodes are cluster-scoped, and -o wide shows their labels (kubectl does).
+    return _listing(
+        items,
+        (["NAME", "STATUS", "ROLES", "AGE", "VERSION"], cells),
+        (["TAINTS"], taints) if wide else None,
+        show_labels=wide or show_labels,
+        all_namespaces=False,
+    )
 
 
 # ---- -o json|yaml ------------------------------------------------------------

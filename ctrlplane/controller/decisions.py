@@ -39,22 +39,14 @@ def pod_name(namespace: str, ds_name: str, node_name: str, count: int) -> str:
 
 
 @dataclass(slots=True)
-class Pending:
-    """A pod scheduled in this pass (not yet in the state)."""
-
-    name: str
-    node_name: str
-    info: PodInfo
-
-
-@dataclass(slots=True)
 class Pass:
     state: ClusterState
     ds: DaemonSetState
     now: float
     decisions: list[Decision] = field(default_factory=list)
     wake_at: float | None = None
-    pending: dict[str, list[Pending]] = field(default_factory=dict)  # node -> new pods
+    # node -> the pods scheduled there in this pass (not yet in the state)
+    pending: dict[str, list[PodInfo]] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)  # pod names deleted in this pass
     pending_names: set[str] = field(default_factory=set)
     scheduled_nodes: dict[str, int] = field(default_factory=dict)  # node -> pods scheduled
@@ -161,9 +153,7 @@ class Pass:
             if self._pending_info is None:
                 labels = ds.pod_labels(ds.template_hash)
                 self._pending_info = PodInfo(ns, labels, ds.key)
-            self.pending.setdefault(node_name, []).append(
-                Pending(name, node_name, self._pending_info)
-            )
+            self.pending.setdefault(node_name, []).append(self._pending_info)
             self._changed()
         return name
 
@@ -210,5 +200,5 @@ class _PassView:
             for pod in p.state.node_pods(node_name)
             if not (pod.owner == owner and pod.key[1] in deleted)
         ]
-        out.extend(pending.info for pending in p.pending.get(node_name, ()))
+        out.extend(p.pending.get(node_name, ()))
         return out

@@ -17,15 +17,12 @@ from ctrlplane.controller.feed import Batch, StateFeed
 from ctrlplane.controller.reconcile import reconcile
 from ctrlplane.controller.scope import Work, add_work, work_for
 from ctrlplane.domain.state import DsKey
-from ctrlplane.domain.streams import daemon_set_stream
+from ctrlplane.domain.streams import daemon_set_key, daemon_set_stream
 from ctrlplane.eventlog.base import ConcurrencyError, EventStore, NewEvent
 
 log = logging.getLogger(__name__)
 
 ACTOR = "controller"
-
-# Work for one pass: daemon set -> the nodes to look at (None: all of them).
-Dirty = Work
 
 # Longest sleep without looking at the clock again: a wall clock may jump.
 MAX_SLEEP = 30.0
@@ -62,7 +59,7 @@ class Controller:
             await self.feed.ready.wait()
             # A (re)started controller looks at everything once: the plane
             # continues where it stopped.
-            dirty: Dirty = dict.fromkeys(self.feed.state.daemon_sets)
+            dirty: Work = dict.fromkeys(self.feed.state.daemon_sets)
             while True:
                 if dirty:
                     dirty = await self.step(dirty)
@@ -72,13 +69,13 @@ class Controller:
                 dirty = self.dirty_from(batch)
                 self._due_timers(dirty)
 
-    def dirty_from(self, batch: Batch) -> Dirty:
+    def dirty_from(self, batch: Batch) -> Work:
         """The work a batch of folded events makes, from their Touched hints."""
         return work_for(self.feed.state, (touched for _event, touched in batch))
 
     # ---- one pass ---------------------------------------------------------
 
-    async def step(self, dirty: Dirty) -> Dirty:
+    async def step(self, dirty: Work) -> Work:
         """Reconcile `dirty`, append the decisions, wait until they are folded.
 
         Returns the work left over (daemon sets whose stream moved on under
@@ -140,12 +137,11 @@ class Controller:
     async def _wait_for_stream(self, stream: str, version: int) -> None:
         """Wait until the feed has folded `stream` up to `version`."""
         state = self.feed.state
+        key = daemon_set_key(stream)
 
         def caught_up() -> bool:
-            for ds in state.daemon_sets.values():
-                if daemon_set_stream(*ds.key) == stream:
-                    return ds.version >= version
-            return True  # not a daemon-set stream: nothing to wait for
+            ds = state.daemon_sets.get(key) if key is not None else None
+            return ds is None or ds.version >= version  # None: nothing to wait for
 
         try:
             await self.feed.wait_for(caught_up, self.fold_timeout)
@@ -172,7 +168,7 @@ class Controller:
             return min(MAX_SLEEP, max(0.0, wake_at - self.clock.now()))
         return None
 
-    def _due_timers(self, dirty: Dirty) -> None:
+    def _due_timers(self, dirty: Work) -> None:
         now = self.clock.now()
         while self._timers and self._timers[0][0] <= now:
             wake_at, key = heapq.heappop(self._timers)

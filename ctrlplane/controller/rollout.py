@@ -326,7 +326,8 @@ def _pick(p: Pass, candidates: list[NodeView], rest: _Rest, room: int) -> list[N
     taken = 0  # of the book's
     if p.has_preferences:
         everyone = candidates + [_old_view(p, name) for name in book]
-        picked = _ordered(p, sorted(everyone, key=_by_name))[:room]
+        # (score, name) is a total order: no pre-sort by name needed.
+        picked = sorted(everyone, key=lambda v: (-p.score(v.name), v.name))[:room]
         viewed = {v.name for v in candidates}
         taken = sum(1 for v in picked if v.name not in viewed)
     else:
@@ -356,12 +357,6 @@ def _old_view(p: Pass, name: str) -> NodeView:
 
 def _by_name(v: NodeView) -> str:
     return v.name
-
-
-def _ordered(p: Pass, candidates: list[NodeView]) -> list[NodeView]:
-    if len(candidates) < 2 or not p.has_preferences:
-        return candidates
-    return sorted(candidates, key=lambda v: (-p.score(v.name), v.name))
 
 
 def _replace_on(p: Pass, v: NodeView, *, surge: bool, note: str) -> None:

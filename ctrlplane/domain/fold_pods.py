@@ -88,6 +88,7 @@ def pod_status_reported(state: ClusterState, event: events_pb2.Event, want: bool
     pod.restart_count = e.restart_count
     pod.message = e.message or e.reason
     owner = pod.owner
+    ds = None  # the owner's state, looked up at most once and only on a change
     ready_changed = ready != pod.ready
     if ready_changed:
         time = state.time
@@ -114,9 +115,10 @@ def pod_status_reported(state: ClusterState, event: events_pb2.Event, want: bool
                 record.count += 1
                 record.last_at = time
     if ready_changed and owner is not None:
-        owner_ds = state.daemon_sets.get(owner)
-        if owner_ds is not None:
-            state._reclass(owner_ds, pod.node_name)
+        if ds is None:
+            ds = state.daemon_sets.get(owner)
+        if ds is not None:
+            state._reclass(ds, pod.node_name)
     if not want:
         return None
     return Touched({owner} if owner is not None else set(), {pod.node_name})

@@ -36,38 +36,47 @@ def _regex_message(what: str, regex: str, examples: tuple[str, ...]) -> str:
     return f"{what} (e.g. {shown}, regex used for validation is '{regex}')"
 
 
+def _length_and_regex(
+    value: str,
+    max_length: int,
+    compiled: re.Pattern[str],
+    what: str,
+    regex: str,
+    examples: tuple[str, ...],
+) -> list[str]:
+    """The shared shape: a length limit, then a full match (both reported)."""
+    errors: list[str] = []
+    if len(value) > max_length:
+        errors.append(f"must be no more than {max_length} characters")
+    if not compiled.fullmatch(value):
+        errors.append(_regex_message(what, regex, examples))
+    return errors
+
+
 def is_dns1123_label(value: str) -> list[str]:
     """A DNS-1123 label: namespaces, container, volume and port-less names (<= 63)."""
-    errors: list[str] = []
-    if len(value) > DNS1123_LABEL_MAX:
-        errors.append(f"must be no more than {DNS1123_LABEL_MAX} characters")
-    if not _DNS1123_LABEL_RE.fullmatch(value):
-        errors.append(
-            _regex_message(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                "characters or '-', and must start and end with an alphanumeric character",
-                _DNS1123_LABEL,
-                ("my-name", "123-abc"),
-            )
-        )
-    return errors
+    return _length_and_regex(
+        value,
+        DNS1123_LABEL_MAX,
+        _DNS1123_LABEL_RE,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+        "characters or '-', and must start and end with an alphanumeric character",
+        _DNS1123_LABEL,
+        ("my-name", "123-abc"),
+    )
 
 
 def is_dns1123_subdomain(value: str) -> list[str]:
     """A DNS-1123 subdomain: object names, node names, label-key prefixes (<= 253)."""
-    errors: list[str] = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        errors.append(f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters")
-    if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
-        errors.append(
-            _regex_message(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character",
-                _DNS1123_SUBDOMAIN,
-                ("example.com",),
-            )
-        )
-    return errors
+    return _length_and_regex(
+        value,
+        DNS1123_SUBDOMAIN_MAX,
+        _DNS1123_SUBDOMAIN_RE,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+        "characters, '-' or '.', and must start and end with an alphanumeric character",
+        _DNS1123_SUBDOMAIN,
+        ("example.com",),
+    )
 
 
 def is_qualified_name(value: str) -> list[str]:
@@ -110,19 +119,15 @@ def is_qualified_name(value: str) -> list[str]:
 
 def is_valid_label_value(value: str) -> list[str]:
     """A label value: empty, or <= 63 alphanumerics with '-', '_', '.' inside."""
-    errors: list[str] = []
-    if len(value) > LABEL_VALUE_MAX:
-        errors.append(f"must be no more than {LABEL_VALUE_MAX} characters")
-    if not _LABEL_VALUE_RE.fullmatch(value):
-        errors.append(
-            _regex_message(
-                "a valid label must be an empty string or consist of alphanumeric characters, "
-                "'-', '_' or '.', and must start and end with an alphanumeric character",
-                _LABEL_VALUE,
-                ("MyValue", "my_value", "12345"),
-            )
-        )
-    return errors
+    return _length_and_regex(
+        value,
+        LABEL_VALUE_MAX,
+        _LABEL_VALUE_RE,
+        "a valid label must be an empty string or consist of alphanumeric characters, "
+        "'-', '_' or '.', and must start and end with an alphanumeric character",
+        _LABEL_VALUE,
+        ("MyValue", "my_value", "12345"),
+    )
 
 
 def is_valid_port_num(port: int) -> list[str]:

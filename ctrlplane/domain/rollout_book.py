@@ -132,10 +132,10 @@ def classify(
     if pod.delete_requested or pod.phase == "Failed" or pod.phase == "Succeeded":
         return OTHER, 0.0
     since = pod.ready_since
-    ready = pod.ready and since is not None
-    if pod.revision_hash == template_hash:
-        return (NEW_READY, since) if ready and since is not None else (NEW_UNREADY, 0.0)
-    return (OLD_READY, since) if ready and since is not None else (OLD_UNREADY, 0.0)
+    current = pod.revision_hash == template_hash
+    if pod.ready and since is not None:
+        return (NEW_READY if current else OLD_READY), since
+    return (NEW_UNREADY if current else OLD_UNREADY), 0.0
 
 
 def recount(state: ClusterState, ds: DaemonSetState) -> RolloutBook:

@@ -18,6 +18,7 @@ from ctrlplane._proto.v1 import events_pb2, objects_pb2
 from ctrlplane.domain.eligibility import CompiledSpec, compile_spec
 from ctrlplane.domain.podaffinity import PodInfo
 from ctrlplane.domain.rollout_book import RolloutBook
+from ctrlplane.domain.streams import NODE_PREFIX, daemon_set_key
 
 DsKey = tuple[str, str]  # (namespace, name)
 PodKey = tuple[str, str]  # (namespace, pod name)
@@ -226,11 +227,11 @@ class ClusterState:
     def _track_version(self, stream: str, version: int) -> None:
         target = self._streams.get(stream)
         if target is None:
-            if stream.startswith("daemonset/"):
-                ns, _, name = stream[10:].partition("/")
-                target = self.daemon_sets.get((ns, name))
-            elif stream.startswith("node/"):
-                target = self.nodes.get(stream[5:])
+            key = daemon_set_key(stream)
+            if key is not None:
+                target = self.daemon_sets.get(key)
+            elif stream.startswith(NODE_PREFIX):
+                target = self.nodes.get(stream[len(NODE_PREFIX) :])
             if target is None:
                 return
             self._streams[stream] = target

@@ -12,12 +12,24 @@ def namespace_or_default(namespace: str) -> str:
     return namespace or DEFAULT_NAMESPACE
 
 
+DAEMON_SET_PREFIX = "daemonset/"
+NODE_PREFIX = "node/"
+
+
 def daemon_set_stream(namespace: str, name: str) -> str:
-    return f"daemonset/{namespace}/{name}"
+    return f"{DAEMON_SET_PREFIX}{namespace}/{name}"
 
 
 def node_stream(name: str) -> str:
-    return f"node/{name}"
+    return f"{NODE_PREFIX}{name}"
+
+
+def daemon_set_key(stream: str) -> tuple[str, str] | None:
+    """The (namespace, name) of a daemon-set stream (None: another kind of stream)."""
+    if not stream.startswith(DAEMON_SET_PREFIX):
+        return None
+    namespace, _, name = stream[len(DAEMON_SET_PREFIX) :].partition("/")
+    return namespace, name
 
 
 def event_type(event: events_pb2.Event) -> str:

@@ -54,21 +54,26 @@ from google.protobuf import json_format
 
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.domain.state import ClusterState, DsKey, fold
-from ctrlplane.domain.streams import event_type
+from ctrlplane.domain.streams import (
+    DAEMON_SET_PREFIX,
+    daemon_set_key,
+    daemon_set_stream,
+    event_type,
+)
 from ctrlplane.replay.sources import LogSource
 from ctrlplane.replay.timetravel import At, batches_until
 
 CONTROLLER = "controller"
-DS_PREFIX = "daemonset/"
+
+
+def _ds_key(stream: str) -> DsKey:
+    key = daemon_set_key(stream)
+    assert key is not None, stream  # only decisions (daemon-set streams) get here
+    return key
 
 
 def is_decision(event: events_pb2.Event) -> bool:
-    return event.actor == CONTROLLER and event.stream.startswith(DS_PREFIX)
-
-
-def ds_key_of(stream: str) -> DsKey:
-    _, ns, name = stream.split("/", 2)
-    return (ns, name)
+    return event.actor == CONTROLLER and event.stream.startswith(DAEMON_SET_PREFIX)
 
 
 def payload_of(event: events_pb2.Event) -> events_pb2.Event:
@@ -189,7 +194,7 @@ def compare_pass(
 ) -> tuple[str, Divergence | None]:
     """Compare one daemon set's recorded decisions of one pass; ("exact"|"partial", None) or a
     divergence."""
-    stream = f"{DS_PREFIX}{key[0]}/{key[1]}"
+    stream = daemon_set_stream(*key)
     want = [payload_of(e) for e in recorded]
     full = [d.payload for d in reconcile(state, key, now).decisions if d.stream == stream]
     if full == want:
@@ -343,7 +348,7 @@ async def check_log(
         cause_seq, now = run[0].cause_seq, run[0].time
         by_ds: dict[DsKey, list[events_pb2.Event]] = {}
         for event in run:
-            by_ds.setdefault(ds_key_of(event.stream), []).append(event)
+            by_ds.setdefault(_ds_key(event.stream), []).append(event)
         for key, recorded in by_ds.items():
             report.passes += 1
             report.decisions += len(recorded)

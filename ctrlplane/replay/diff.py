@@ -18,7 +18,7 @@ from google.protobuf import json_format
 
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.domain.state import ClusterState, fold
-from ctrlplane.domain.streams import event_type
+from ctrlplane.domain.streams import daemon_set_stream, event_type, node_stream
 from ctrlplane.replay.sources import LogSource
 from ctrlplane.replay.timetravel import At, batches_until, view_time
 from ctrlplane.replay.view import Filter, cluster_view, format_time
@@ -247,11 +247,11 @@ def _event_matches(event: events_pb2.Event, filt: Filter) -> bool:
     if filt.daemon_set is not None:
         ns, name = filt.daemon_set
         if stream.startswith("daemonset/") and stream.endswith(f"/{name}") and (
-            ns is None or stream == f"daemonset/{ns}/{name}"
+            ns is None or stream == daemon_set_stream(ns, name)
         ):
             return True
     if filt.node is not None:
-        if stream == f"node/{filt.node}":
+        if stream == node_stream(filt.node):
             return True
         kind = event.WhichOneof("kind")
         body = getattr(event, kind) if kind else None

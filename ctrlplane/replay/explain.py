@@ -17,7 +17,12 @@ from typing import Any
 
 from ctrlplane._proto.v1 import events_pb2
 from ctrlplane.domain.state import ClusterState, DsKey, fold
-from ctrlplane.domain.streams import event_type, namespace_or_default
+from ctrlplane.domain.streams import (
+    daemon_set_stream,
+    event_type,
+    namespace_or_default,
+    node_stream,
+)
 from ctrlplane.replay.check import decision_dict, payload_of
 from ctrlplane.replay.diff import describe
 from ctrlplane.replay.sources import LogSource
@@ -178,7 +183,6 @@ async def _explain(
         if wanted(event):
             story.append(event)
     # Pass 2: fold, pausing at each decision's cause_seq.
-    stops = sorted({e.cause_seq for e in story if e.WhichOneof("kind") in _DECISIONS})
     state = ClusterState()
     by_cause: dict[int, list[events_pb2.Event]] = {}
     for event in story:
@@ -193,8 +197,7 @@ async def _explain(
             if event.WhichOneof("kind") in _DECISIONS:
                 _explain_decision(state, event, steps[event.seq])
 
-    if stops and stops[0] == 0:
-        pause()
+    pause()  # decisions caused at seq 0, on the empty state
     # The quiet fold (no Touched), in runs that end where a decision was caused.
     async for batch in batches_until(source, at):
         start = 0
@@ -228,7 +231,7 @@ async def _explain(
 def _is_context(event: events_pb2.Event, node: str, ds_stream: str) -> bool:
     """Facts that change a verdict or a budget: the node's labels, taints, link; the set's spec."""
     kind = event.WhichOneof("kind")
-    if event.stream == f"node/{node}":
+    if event.stream == node_stream(node):
         return kind in _NODE_FACTS
     return event.stream == ds_stream and kind in _DS_FACTS
 
@@ -244,7 +247,7 @@ async def explain_pod(source: LogSource, pod: str, at: At) -> Explanation:
             if kind == "pod_scheduled":
                 body = event.pod_scheduled
                 alive["node"] = body.node_name
-                alive["ds"] = f"daemonset/{body.namespace}/{body.daemon_set}"
+                alive["ds"] = daemon_set_stream(body.namespace, body.daemon_set)
             elif kind == "pod_deleted":
                 alive.clear()
             return True
@@ -256,7 +259,7 @@ async def explain_pod(source: LogSource, pod: str, at: At) -> Explanation:
 async def explain_node(source: LogSource, node: str, ds: str, at: At) -> Explanation:
     ns, _, name = ds.rpartition("/")
     ns = namespace_or_default(ns)
-    ds_stream = f"daemonset/{ns}/{name}"
+    ds_stream = daemon_set_stream(ns, name)
 
     def wanted(event: events_pb2.Event) -> bool:
         kind = event.WhichOneof("kind")

@@ -47,9 +47,9 @@ from ctrlplane.domain.state import (
     NodeState,
     PodState,
     RevisionRecord,
-    fold,
 )
 from ctrlplane.replay.sources import LogSource
+from ctrlplane.replay.timetravel import At, fold_to
 
 # Bump when the snapshot layout changes without a change in ctrlplane/domain.
 SNAPSHOT_VERSION = 1
@@ -329,12 +329,8 @@ async def load_state(
     source: LogSource, log_path: str | os.PathLike[str] | None, *, until_seq: int | None = None
 ) -> ClusterState:
     """The folded state at the head (or `until_seq`): newest valid snapshot + the tail."""
-    state = await load_snapshot(source, log_path, max_seq=until_seq)
-    if state is None:
-        state = ClusterState()
-    async for batch in source.iterate(state.seq, until_seq=until_seq):
-        fold(batch, state)
-    return state
+    snapshot = await load_snapshot(source, log_path, max_seq=until_seq)
+    return await fold_to(source, At(seq=until_seq), snapshot)
 
 
 class SnapshotTask:

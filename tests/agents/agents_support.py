@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
-from conftest import Stubs
 from google.protobuf import json_format
 
-from ctrlplane._proto.v1 import api_pb2_grpc, objects_pb2
+from agents.runtime.procs import alive, signal_group
+from ctrlplane._proto.v1 import objects_pb2
 
 PY = sys.executable
 
@@ -41,17 +39,11 @@ def sleeper(name: str = "main", **extra: Any) -> dict[str, Any]:
     }
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
+pid_alive = alive  # exists and is not a zombie
 
 
 def kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    signal_group(pid, signal.SIGKILL)
 
 
 def daemon_set(name: str, containers: list[dict[str, Any]] | None = None, **spec: Any) -> Any:
@@ -149,12 +141,3 @@ def agent_processes(root: Path) -> Iterator[AgentProcs]:
         yield procs
     finally:
         procs.cleanup()
-
-
-def stubs_for(channel: grpc.aio.Channel) -> Stubs:
-    return Stubs(
-        daemon_sets=api_pb2_grpc.DaemonSetsStub(channel),
-        nodes=api_pb2_grpc.NodesStub(channel),
-        pods=api_pb2_grpc.PodsStub(channel),
-        events=api_pb2_grpc.EventsStub(channel),
-    )

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from agents_support import daemon_set, stubs_for
-from conftest import plane_config
+from agents_support import daemon_set
+from conftest import plane_config, stubs_for
 from support import wait_for_event, wait_until
 
 from ctrlplane._proto.v1 import agent_pb2, agent_pb2_grpc, api_pb2, events_pb2, objects_pb2

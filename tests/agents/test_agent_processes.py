@@ -23,9 +23,8 @@ from agents_support import (
     pods_of,
     processes_of_pod,
     sleeper,
-    stubs_for,
 )
-from conftest import Stubs, plane_config
+from conftest import Stubs, plane_config, stubs_for
 from support import wait_until
 
 from ctrlplane._proto.v1 import api_pb2

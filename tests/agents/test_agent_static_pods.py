@@ -17,14 +17,13 @@ import grpc
 import pytest
 import yaml
 from agents_support import (
-    PY,
     AgentProcs,
     agent_processes,
     pid_alive,
     pods_of,
-    stubs_for,
+    sleeper,
 )
-from conftest import plane_config
+from conftest import plane_config, stubs_for
 from support import wait_for_event, wait_until
 
 from ctrlplane._proto.v1 import api_pb2
@@ -46,16 +45,7 @@ def manifest(name: str, greeting: str = "hi") -> str:
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": name, "labels": {"app": name}},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "main",
-                        "image": "python",
-                        "command": [PY, "-c", "import time\nwhile True: time.sleep(1)"],
-                        "env": [{"name": "GREETING", "value": greeting}],
-                    }
-                ]
-            },
+            "spec": {"containers": [sleeper(env=[{"name": "GREETING", "value": greeting}])]},
         }
     )
 

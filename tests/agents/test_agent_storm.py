@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import grpc
-from agents_support import daemon_set, stubs_for
-from conftest import plane_config
+from agents_support import daemon_set
+from conftest import plane_config, stubs_for
 from support import wait_until
 
 from ctrlplane._proto.v1 import api_pb2

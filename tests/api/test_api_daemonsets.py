@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 import pytest
 from conftest import Stubs
-from support import daemon_set, example, manifest, node, wait_until
+from support import agent_fact, daemon_set, example, manifest, node, wait_until
 
 from ctrlplane._proto.v1 import api_pb2, events_pb2
 from ctrlplane.eventlog.base import NewEvent
@@ -231,7 +231,7 @@ async def _report_ready(plane: Plane, pod_name: str, node_name: str) -> None:
         )
     )
     await plane.store.append(
-        [NewEvent(f"node/{node_name}", payload, f"agent:{node_name}", plane.config.clock.now())]
+        [agent_fact(node_name, payload, plane.config.clock.now())]
     )
 
 

@@ -7,10 +7,9 @@ import asyncio
 import grpc
 import pytest
 from conftest import Stubs
-from support import daemon_set, node, wait_until
+from support import agent_fact, daemon_set, node, wait_until
 
 from ctrlplane._proto.v1 import api_pb2, events_pb2, objects_pb2
-from ctrlplane.eventlog.base import NewEvent
 from ctrlplane.server import Plane
 
 
@@ -28,7 +27,7 @@ async def _report_static_pod(plane: Plane, node_name: str, pod_name: str) -> Non
         )
     )
     seq = await plane.store.append(
-        [NewEvent(f"node/{node_name}", payload, f"agent:{node_name}", plane.config.clock.now())]
+        [agent_fact(node_name, payload, plane.config.clock.now())]
     )
     await plane.feed.wait_for_seq(seq, 5)
 

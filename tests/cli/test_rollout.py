@@ -174,6 +174,14 @@ async def test_plan_exit_codes_and_expected_generation(
     assert f"dsctl apply -f {v1} --expected-generation -1" in new.out
 
     await dsctl(capsys, plane.address, "apply", "-f", v1)
+    # "No changes" compares with the pods placed, so let the controller place them.
+    state = plane.feed.state
+    await wait_until(
+        lambda: {p.node_name for p in state.pods.values() if p.owner == ("default", "web")}
+        == set(NODES),
+        10,
+        feed=plane.feed,
+    )
     same = await dsctl(capsys, plane.address, "plan", "-f", v1)
     assert same.code == 0, same.out + same.err
     assert 'DaemonSet: "web" (no changes)' in same.out

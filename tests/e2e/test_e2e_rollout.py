@@ -24,7 +24,7 @@ from conftest import plane_config, stubs_for
 from support import wait_for_event
 
 from ctrlplane._proto.v1 import api_pb2, events_pb2, objects_pb2
-from ctrlplane.bench.agents import Swarms
+from ctrlplane.bench.agents import Swarms, all_connected
 from ctrlplane.domain.manifests import load_manifests
 from ctrlplane.domain.state import ClusterState
 from ctrlplane.replay.check import check_log
@@ -81,10 +81,8 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[Plane, Swarms]]:
             await swarms.wait(lambda: all(swarms.connected), 30)
             # Every node in the plane's state before the first apply, so the
             # first rollout covers all of them.
-            nodes = plane.feed.state.nodes
-            await plane.feed.wait_for(
-                lambda: len(nodes) == NODES and all(n.connected for n in nodes.values()), 30
-            )
+            state = plane.feed.state
+            await plane.feed.wait_for(lambda: all_connected(state, NODES), 30)
             yield plane, swarms
         finally:
             await swarms.stop()
